@@ -1,0 +1,415 @@
+"""A local HTTP server that answers like User.com's `GET /api/public/tickets/`.
+
+It serves the tickets of a `TicketStore` with the real API's envelope, keyset
+cursors, token auth and error bodies, plus knobs that make it misbehave on
+purpose (latency, 429s, 5xx, truncated bodies) so the pipeline's retries can be
+tested against real sockets. It binds to 127.0.0.1 only and never records the
+API key or the Authorization header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
+
+import orjson
+
+from .generate import STATUSES, iter_tickets
+from .store import TicketStore, decode_cursor
+
+__all__ = ["SANDBOX_API_KEY", "TICKETS_PATH", "SandboxOptions", "SandboxServer", "serve"]
+
+#: The sandbox's API key: 64 characters, like a real one, and obviously fake.
+SANDBOX_API_KEY = "sandbox-key-" + "0" * 52
+#: The only path served; the API insists on the trailing slash.
+TICKETS_PATH = "/api/public/tickets/"
+_LOOPBACK = {"127.0.0.1", "localhost"}
+_GATEWAY_HTML = "<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center><hr><center>nginx</center></body></html>\n"
+
+#: A request hook: hook(server, request_number, status_filter, page_number).
+RequestHook = Callable[["SandboxServer", int, "str | None", "int | None"], None]
+
+
+@dataclass
+class SandboxOptions:
+    """What the sandbox serves and how it misbehaves; fields may be changed while it runs."""
+
+    tickets: int = 1000  # generated when `ticket_list` is None
+    seed: int = 42
+    page_size: int = 100
+    api_key: str = SANDBOX_API_KEY
+    status_param: str = "status"
+    latency_ms: float = 0.0  # sleep before answering each request
+    rate_limit_every: int = 0  # every Nth request (global counter, N>0) answers 429
+    retry_after: str = "0"  # Retry-After header value on 429: seconds, "0", or an HTTP date
+    error_rate: float = 0.0  # fraction of requests answered 500/502/503/504 (seeded, deterministic)
+    truncate_pages: set = field(default_factory=set)  # {(status_or_None, page_number)} cut in half
+    ticket_list: list | None = None  # explicit tickets instead of generated ones
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Per-connection HTTP/1.1 handler; all logic lives in SandboxServer."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "UserComSandbox/1.0"
+    disable_nagle_algorithm = True
+    timeout = 60  # idle keep-alive connections are closed after this many seconds
+    sandbox: SandboxServer  # set on a per-server subclass
+
+    def handle(self) -> None:
+        """Serve requests until the client goes away, quietly if it hangs up mid-response."""
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        """Answer a GET."""
+        self.sandbox._handle_get(self)
+
+    def _method_not_allowed(self) -> None:
+        """Answer any other method with 405."""
+        self.close_connection = True  # a request body, if any, is left unread
+        self.sandbox._handle_other(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _method_not_allowed
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        """Print nothing: no per-request lines, and never a header."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that tracks open connections so `stop` can close keep-alive ones."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler) -> None:
+        self.connections: set = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """Stay quiet about clients that disconnect; report real bugs."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class SandboxServer:
+    """A User.com-compatible tickets API on 127.0.0.1, for the demo and the tests.
+
+    Use as a context manager (`with SandboxServer(options) as server:`) or call
+    `start()`/`stop()`. `base_url` is the API root to give the pipeline.
+    """
+
+    def __init__(self, options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Prepare the data (generated or `options.ticket_list`); nothing listens until `start()`."""
+        if host not in _LOOPBACK:
+            raise ValueError("the sandbox binds to 127.0.0.1 only")
+        self.options = options if options is not None else SandboxOptions()
+        self.host, self.port = "127.0.0.1", port
+        source = self.options.ticket_list
+        self._store = TicketStore(
+            source if source is not None else iter_tickets(self.options.tickets, self.options.seed)
+        )
+        self.request_log: list[dict] = []
+        self.stats = {"requests": 0, "rate_limited": 0, "server_errors": 0, "truncated": 0, "pages": 0}
+        self.hook_errors: list[BaseException] = []
+        self._hook: RequestHook | None = None
+        self._count_lock = threading.Lock()
+        self._request_number = 0
+        self._errors_rng = random.Random(self.options.seed)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._date = (0, "")
+
+    # ----- lifecycle -----------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """The API root, `http://127.0.0.1:<port>/api/public/` (trailing slash); needs `start()`."""
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not started")
+        return f"http://{self.host}:{self.port}/api/public/"
+
+    def start(self) -> SandboxServer:
+        """Bind and serve in a daemon thread; return self."""
+        if self._httpd is not None:
+            return self
+        handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
+        self._httpd = _HTTPServer((self.host, self.port), handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="usercom-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close open connections; safe to call twice."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        with httpd.connections_lock:
+            connections = list(httpd.connections)
+        for conn in connections:
+            try:
+                conn.shutdown(2)  # socket.SHUT_RDWR: wakes the handler thread blocked in recv
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        """Start the server."""
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        """Stop the server."""
+        self.stop()
+
+    # ----- data ----------------------------------------------------------------------
+    def tickets(self) -> list[dict]:
+        """A deep copy of every ticket, in id order: what a full listing should load."""
+        return self._store.all()
+
+    def set_tickets(self, tickets: list[dict]) -> None:
+        """Replace all tickets (copied)."""
+        self._store.replace(tickets)
+
+    def add_ticket(self, ticket: dict) -> None:
+        """Add a ticket (copied); its id must be new."""
+        self._store.add(ticket)
+
+    def update_ticket(self, ticket_id: int, **changes) -> dict:
+        """Apply `changes` to a ticket and return its new state.
+
+        Unless `updated_at` is among the changes, it becomes 1 second after the
+        newest `updated_at` in the data set (so strictly the newest). If the status
+        changes and the ticket has a `status_history`, an entry for the new status
+        is appended at the new `updated_at`.
+        """
+        return self._store.update(ticket_id, changes)
+
+    def delete_ticket(self, ticket_id: int) -> None:
+        """Remove a ticket; KeyError if there is none."""
+        self._store.delete(ticket_id)
+
+    def on_request(self, hook: RequestHook | None) -> None:
+        """Call `hook(server, request_number, status, page_number)` before each tickets request.
+
+        It runs under the data lock, so it may call `update_ticket` and friends
+        consistently; `status` is the filter (None for all tickets) and
+        `page_number` the 1-based page the request points at (None if the
+        request is malformed). Pass None to remove the hook. If the hook raises,
+        the exception is kept in `hook_errors` and the request answers 500.
+        """
+        self._hook = hook
+
+    # ----- HTTP ----------------------------------------------------------------------
+    def _handle_get(self, handler: _Handler) -> None:
+        """Apply the knobs in order (hook, latency, 429, 5xx, auth) and serve one GET."""
+        opts = self.options
+        with self._count_lock:
+            self._request_number += 1
+            number = self._request_number
+            self.stats["requests"] += 1
+        split = urlsplit(handler.path)
+        path = split.path
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        authorization = handler.headers.get("Authorization")
+        entry = {
+            "path": path,
+            "query": query,
+            "status_code": 0,
+            "accept": handler.headers.get("Accept"),
+            "auth_ok": self._auth_ok(authorization, opts.api_key),
+            "authorization_present": authorization is not None,
+        }
+        try:
+            self._respond(handler, opts, number, path, query, authorization, entry)
+        finally:
+            self._redact(entry, opts.api_key, authorization)
+            self.request_log.append(entry)
+
+    def _handle_other(self, handler: _Handler) -> None:
+        """Answer a non-GET method with 405 (logged like any request)."""
+        with self._count_lock:
+            self._request_number += 1
+            self.stats["requests"] += 1
+        authorization = handler.headers.get("Authorization")
+        split = urlsplit(handler.path)
+        entry = {
+            "path": split.path,
+            "query": {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+            "status_code": 405,
+            "accept": handler.headers.get("Accept"),
+            "auth_ok": self._auth_ok(authorization, self.options.api_key),
+            "authorization_present": authorization is not None,
+            "method": handler.command,
+        }
+        self._redact(entry, self.options.api_key, authorization)
+        self.request_log.append(entry)
+        body = orjson.dumps({"detail": f'Method "{handler.command}" not allowed.'})
+        self._send(handler, 405, body, extra=(("Allow", "GET"),), head_only=handler.command == "HEAD")
+
+    def _respond(self, handler, opts, number, path, query, authorization, entry) -> None:
+        """Decide and send the response for one GET; sets entry status_code and auth_ok."""
+        is_tickets = path == TICKETS_PATH
+        status = cursor = problem = page_number = None
+        page_size = max(1, int(opts.page_size))
+        if is_tickets:
+            status = query.get(opts.status_param)
+            if status is not None and not self._store.is_status(status):
+                problem = f'Select a valid choice. "{status}" is not one of the available choices: {", ".join(STATUSES)}.'
+            if "cursor" in query:
+                try:
+                    cursor = decode_cursor(query["cursor"])
+                except ValueError:
+                    problem = problem or "Invalid cursor"
+            hook = self._hook
+            with self._store.lock:
+                if problem is None:
+                    page_number = self._store.page_number(status, cursor, page_size)
+                if hook is not None:
+                    try:
+                        hook(self, number, status, page_number)
+                    except Exception as exc:  # a broken test hook must be visible, not hang the client
+                        self.hook_errors.append(exc)
+                        return self._json(handler, entry, 500, {"detail": f"sandbox hook failed: {exc!r}"})
+
+        if opts.latency_ms > 0:
+            time.sleep(opts.latency_ms / 1000)
+        if opts.rate_limit_every > 0 and number % opts.rate_limit_every == 0:
+            self._bump("rate_limited")
+            return self._json(
+                handler, entry, 429, {"detail": "Request was throttled."}, extra=(("Retry-After", str(opts.retry_after)),)
+            )
+        if opts.error_rate > 0:
+            with self._count_lock:
+                failing = self._errors_rng.random() < opts.error_rate
+                code = self._errors_rng.choice((500, 502, 503, 504)) if failing else 0
+            if failing:
+                self._bump("server_errors")
+                return self._server_error(handler, entry, code)
+        if not is_tickets:  # unknown URLs are 404 whatever the key, as on the real API
+            return self._json(handler, entry, 404, {"detail": "Not found."})
+        if not entry["auth_ok"]:
+            return self._json(
+                handler, entry, 401, {"detail": "Invalid token."}, extra=(("WWW-Authenticate", "Token"),)
+            )
+        if problem is not None:
+            return self._json(handler, entry, 400, {"detail": problem})
+
+        suffix = f"&{quote(opts.status_param)}={quote(status, safe='')}" if status is not None else ""
+        prefix = f"http://{self.host}:{self.port}{TICKETS_PATH}?cursor="
+        body, page_number = self._store.page(status, cursor, page_size, prefix, suffix)
+        self._bump("pages")
+        if (status, page_number) in opts.truncate_pages or (None, page_number) in opts.truncate_pages:
+            self._bump("truncated")
+            body = body[: len(body) // 2]
+        entry["status_code"] = 200
+        self._send(handler, 200, body)
+
+    @staticmethod
+    def _auth_ok(authorization: str | None, api_key: str) -> bool:
+        """Whether the header is `Token <api_key>` (scheme case-insensitive, constant-time compare)."""
+        if not authorization:
+            return False
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "token":
+            return False
+        return hmac.compare_digest(token.strip().encode(), api_key.encode())
+
+    @staticmethod
+    def _redact(entry: dict, api_key: str, authorization: str | None) -> None:
+        """Strip the key (and whatever token was sent) from the logged path and query."""
+        sent = (authorization or "").strip()
+        secrets = [s for s in (api_key, sent, sent.partition(" ")[2].strip()) if len(s) >= 4]
+        secrets.sort(key=len, reverse=True)
+        if not secrets:
+            return
+
+        def clean(text: str) -> str:
+            for secret in secrets:
+                text = text.replace(secret, "[redacted]")
+            return text
+
+        entry["path"] = clean(entry["path"])
+        entry["query"] = {clean(k): clean(v) for k, v in entry["query"].items()}
+
+    def _bump(self, counter: str) -> None:
+        """Increment one of `stats`."""
+        with self._count_lock:
+            self.stats[counter] += 1
+
+    def _json(self, handler, entry: dict, code: int, payload: dict, extra=()) -> None:
+        """Send a JSON response and record its status code."""
+        entry["status_code"] = code
+        self._send(handler, code, orjson.dumps(payload), extra=extra)
+
+    def _server_error(self, handler, entry: dict, code: int) -> None:
+        """Send a 5xx: JSON from the app for 500, an nginx HTML page for gateway errors."""
+        entry["status_code"] = code
+        if code == 500:
+            return self._send(handler, code, orjson.dumps({"detail": "A server error occurred."}))
+        reason = handler.responses[code][0]
+        body = _GATEWAY_HTML.format(code, reason).encode()
+        self._send(handler, code, body, content_type="text/html")
+
+    def _send(self, handler, code: int, body: bytes, content_type="application/json", extra=(), head_only=False):
+        """Write status line, headers and body in one write (HTTP/1.1, exact Content-Length)."""
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, formatdate(now, usegmt=True))
+        reason = handler.responses.get(code, ("",))[0]
+        lines = [
+            f"HTTP/1.1 {code} {reason}",
+            f"Date: {self._date[1]}",
+            f"Server: {handler.server_version}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+        ]
+        lines.extend(f"{name}: {value}" for name, value in extra)
+        if handler.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        handler.wfile.write(head if head_only else head + body)
+
+
+def serve(options: SandboxOptions, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the sandbox in the foreground until Ctrl-C."""
+    server = SandboxServer(options, host, port).start()
+    key = "sandbox key" if options.api_key == SANDBOX_API_KEY else "custom key"
+    print(
+        f"User.com sandbox on {server.base_url} ({len(server._store)} tickets, key: {key}, "
+        "bound to 127.0.0.1 only)",
+        flush=True,
+    )
+    try:
+        while server._thread is not None and server._thread.is_alive():
+            server._thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
