@@ -1,0 +1,298 @@
+"""Pages of API tickets → Arrow tables: `tickets`, one child table per list field, history and rejects.
+
+Columns are built whole (one Python list per column, one `pa.array` each), never as row dicts.
+Known fields have fixed types; a ticket whose known field cannot be typed goes to `tickets_rejected`
+with its raw JSON. Unknown fields are kept: objects flatten to `parent__field` columns, lists become
+child tables `tickets__<field>`, scalars become columns typed by the run's `TypeRegistry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import sha256
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from pipelines.usercom import settings as s
+from pipelines.usercom.tracker import RunTracker, to_micros
+from pipelines.usercom.typing import (
+    COERCERS,
+    VARIANT_SUFFIX,
+    NotCoercible,
+    TypeRegistry,
+    infer_type,
+    to_int,
+    to_timestamp,
+)
+
+_KNOWN_TOP = set(s.TICKET_COLUMNS) | set(s.OBJECT_FIELDS) | set(s.LIST_FIELDS)
+CHILD_PREFIX = s.TICKETS_TABLE + "__"
+
+
+@dataclass
+class FlatPage:
+    """The Arrow tables of one page, and what happened to its tickets."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    kept: int = 0
+    skipped_unchanged: int = 0
+    dropped_duplicates: int = 0
+    rejected: int = 0
+
+
+class _Columns:
+    """Column lists of one table under construction, with the rows that failed typing."""
+
+    def __init__(self, table: str, rows: int, registry: TypeRegistry, errors: dict[int, str]) -> None:
+        self.table_name = table
+        self.rows = rows
+        self.registry = registry
+        self.errors = errors
+        self.data: dict[str, tuple[pa.DataType, list]] = {}
+
+    def known(self, name: str, arrow_type: pa.DataType, values: list[Any]) -> None:
+        """A column of fixed type: a value that does not fit rejects its row."""
+        coerce = COERCERS[arrow_type]
+        out = [None] * len(values)
+        for i, value in enumerate(values):
+            if value is not None:
+                try:
+                    out[i] = coerce(value)
+                except NotCoercible as error:
+                    self.errors.setdefault(i, f"field `{name}`: {error}")
+        self.data[name] = (arrow_type, out)
+
+    def discovered(self, name: str, values: list[Any]) -> None:
+        """A column of a field the code does not know: typed by the registry, misfits to variant columns."""
+        arrow_type = self.registry.resolve(self.table_name, name, values)
+        coerce = COERCERS[arrow_type]
+        out = [None] * len(values)
+        misfits: list[Any] = [None] * len(values)
+        has_misfit = False
+        for i, value in enumerate(values):
+            if value is not None:
+                try:
+                    out[i] = coerce(value)
+                except NotCoercible:
+                    misfits[i] = value
+                    has_misfit = True
+        self.data[name] = (arrow_type, out)
+        if has_misfit:
+            variant = f"{name}__v_{VARIANT_SUFFIX[infer_type([v for v in misfits if v is not None])]}"
+            self.discovered(variant, misfits)
+
+    def object(self, prefix: str, values: list[Any], known: dict[str, pa.DataType] | None) -> None:
+        """Flattens a column of objects to `prefix__key` columns; a bare id stands for `{id: ...}`."""
+        objects: list[dict | None] = []
+        for i, value in enumerate(values):
+            if value is None or isinstance(value, dict):
+                objects.append(value)
+            elif known is not None and "id" in known and isinstance(value, (int, str)) and not isinstance(value, bool):
+                objects.append({"id": value})
+            else:
+                objects.append(None)
+                if known is not None:
+                    self.errors.setdefault(i, f"field `{prefix}`: expected an object, got {type(value).__name__}")
+        keys = _keys(objects)
+        for key in (list(known) if known else []) + [k for k in keys if not known or k not in known]:
+            column = f"{prefix}__{key}" if prefix else key
+            sub = [o.get(key) if o is not None else None for o in objects]
+            if known and key in known:
+                self.known(column, known[key], sub)
+            elif _all_of(sub, dict):
+                self.object(column, sub, None)
+            else:
+                self.discovered(column, sub)
+
+    def table(self, keep: list[int] | None = None) -> pa.Table:
+        """The Arrow table of these columns, limited to the row positions in `keep`."""
+        arrays, names = [], []
+        for name, (arrow_type, values) in self.data.items():
+            if keep is not None:
+                values = [values[i] for i in keep]
+            arrays.append(pa.array(values, arrow_type))
+            names.append(name)
+        return pa.Table.from_arrays(arrays, names=names)
+
+
+class PageFlattener:
+    """Turns the pages of one run into Arrow tables; one instance serves every status listing."""
+
+    def __init__(self, registry: TypeRegistry, tracker: RunTracker, *, tombstone_empty_lists: bool, observed_at: datetime) -> None:
+        self.registry = registry
+        self.tracker = tracker
+        self.tombstone_empty_lists = tombstone_empty_lists
+        self.observed_at = observed_at
+
+    def flatten(self, tickets: list[Any], *, listing: str, updated_since: datetime | None) -> FlatPage:
+        """Flattens one page; tickets updated before `updated_since` are skipped before any typing."""
+        page = FlatPage()
+        rejects: list[tuple[Any, str]] = []
+        candidates, ids, stamps = [], [], []
+        since = to_micros(updated_since) if updated_since is not None else None
+        for ticket in tickets:
+            try:
+                ticket_id, stamp = _identity(ticket)
+            except NotCoercible as error:
+                rejects.append((ticket, str(error)))
+                continue
+            if since is not None and stamp < since:
+                page.skipped_unchanged += 1
+                continue
+            candidates.append(ticket)
+            ids.append(ticket_id)
+            stamps.append(stamp)
+
+        keep, recent = self.tracker.admit(ids, stamps)
+        page.dropped_duplicates = keep.count(False)
+        rows = [t for t, k in zip(candidates, keep) if k]
+        identity = [(i, u) for i, u, k in zip(ids, stamps, keep) if k]
+        recent = [r for r, k in zip(recent, keep) if k]
+
+        errors: dict[int, str] = {}
+        tickets_cols = self._tickets_columns(rows, errors)
+        children = self._child_columns(rows, identity, recent, errors)
+        valid = [i for i in range(len(rows)) if i not in errors]
+        rejects.extend((rows[i], reason) for i, reason in sorted(errors.items()))
+
+        if valid:
+            tickets_table = tickets_cols.table(valid)
+            page.tables[s.TICKETS_TABLE] = tickets_table
+            page.tables[s.HISTORY_TABLE] = self._history(tickets_table)
+        valid_rows = set(valid)
+        for name, (cols, row_of) in children.items():
+            keep_rows = [j for j, i in enumerate(row_of) if i in valid_rows]
+            if keep_rows:
+                page.tables[name] = cols.table(keep_rows)
+        if rejects:
+            page.tables[s.REJECTS_TABLE] = self._rejects(rejects, listing)
+        page.kept = len(valid)
+        page.rejected = len(rejects)
+        return page
+
+    def _tickets_columns(self, rows: list[dict], errors: dict[int, str]) -> _Columns:
+        cols = _Columns(s.TICKETS_TABLE, len(rows), self.registry, errors)
+        for name, arrow_type in s.TICKET_COLUMNS.items():
+            cols.known(name, arrow_type, [t.get(name) for t in rows])
+        for name, known in s.OBJECT_FIELDS.items():
+            cols.object(name, [t.get(name) for t in rows], known)
+        for key in _keys(rows) - _KNOWN_TOP:
+            values = [t.get(key) for t in rows]
+            if _all_of(values, list):
+                continue  # a child table, built by _child_columns
+            if _all_of(values, dict):
+                cols.object(key, values, None)
+            else:
+                cols.discovered(key, values)
+        return cols
+
+    def _child_columns(
+        self, rows: list[dict], identity: list[tuple[int, int]], recent: list[bool], errors: dict[int, str]
+    ) -> dict[str, tuple[_Columns, list[int]]]:
+        list_fields = [k for k in _keys(rows) - _KNOWN_TOP if _all_of([t.get(k) for t in rows], list)]
+        names = {CHILD_PREFIX + f: f for f in list(s.LIST_FIELDS) + list_fields}
+        for table in self.registry.tables():
+            if table.startswith(CHILD_PREFIX) and table not in names:
+                names[table] = table[len(CHILD_PREFIX):]
+        return {table: self._child(table, f, rows, identity, recent, errors) for table, f in names.items()}
+
+    def _child(
+        self, table: str, field_name: str, rows: list[dict], identity: list[tuple[int, int]],
+        recent: list[bool], errors: dict[int, str],
+    ) -> tuple[_Columns, list[int]]:
+        lists = [_as_list(t.get(field_name)) for t in rows]
+        longest = self.tracker.longest_list(table, max((len(x) for x in lists), default=0))
+        row_of, positions, deleted, elements = [], [], [], []
+        for i, items in enumerate(lists):
+            for position, item in enumerate(items):
+                row_of.append(i)
+                positions.append(position)
+                deleted.append(False)
+                elements.append(item)
+            # tombstones: an empty list clears the stored rows; a recent ticket may have an older
+            # version earlier in this run, whose extra positions must not survive
+            tombstones = [-1] if (not items and self.tombstone_empty_lists) else []
+            if recent[i]:
+                tombstones += range(len(items), longest)
+            for position in tombstones:
+                row_of.append(i)
+                positions.append(position)
+                deleted.append(True)
+                elements.append(None)
+        cols = _Columns(table, len(row_of), self.registry, {})
+        cols.data[s.CHILD_KEY] = (pa.int64(), [identity[i][0] for i in row_of])
+        cols.data[s.CHILD_POSITION] = (pa.int64(), positions)
+        cols.data[s.CHILD_VERSION] = (s.TIMESTAMP, [identity[i][1] for i in row_of])
+        cols.data[s.TOMBSTONE] = (pa.bool_(), deleted)
+        known = s.LIST_FIELDS.get(field_name)
+        if any(e is not None and not isinstance(e, dict) for e in elements):
+            cols.discovered("value", [None if isinstance(e, dict) else e for e in elements])
+        if any(isinstance(e, dict) for e in elements) or known:
+            cols.object("", [e if isinstance(e, dict) else None for e in elements], known)
+        for j, message in cols.errors.items():
+            errors.setdefault(row_of[j], f"list `{field_name}`[{positions[j]}]: {message}")
+        return cols, row_of
+
+    def _history(self, tickets: pa.Table) -> pa.Table:
+        columns = {}
+        for name in s.HISTORY_FIELDS:
+            columns[name] = tickets.column(name) if name in tickets.column_names else pa.nulls(tickets.num_rows, pa.string())
+        columns["observed_at"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
+        return pa.table(columns)
+
+    def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
+        raws = [orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode() for raw, _ in rejects]
+        return pa.table({
+            "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
+            "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
+            "listing": pa.array([listing] * len(rejects)),
+            "reason": pa.array([reason for _, reason in rejects]),
+            "raw_json": pa.array(raws),
+            "rejected_at": pa.array([self.observed_at] * len(rejects), s.TIMESTAMP),
+        })
+
+
+def _identity(ticket: Any) -> tuple[int, int]:
+    if not isinstance(ticket, dict):
+        raise NotCoercible(f"the ticket is not a JSON object but {type(ticket).__name__}")
+    for name in s.REQUIRED_FIELDS:
+        if ticket.get(name) is None:
+            raise NotCoercible(f"field `{name}` is missing")
+    try:
+        ticket_id = to_int(ticket["id"])
+    except NotCoercible as error:
+        raise NotCoercible(f"field `id`: {error}") from None
+    try:
+        stamp = to_micros(to_timestamp(ticket["updated_at"]))
+    except NotCoercible as error:
+        raise NotCoercible(f"field `updated_at`: {error}") from None
+    return ticket_id, stamp
+
+
+def _raw_id(raw: Any) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return None if value is None else str(value)
+
+
+def _keys(rows: list[dict | None]) -> set[str]:
+    keys: set[str] = set()
+    for row in rows:
+        if row:
+            keys.update(row)
+    return keys
+
+
+def _all_of(values: list[Any], kind: type) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, kind) for v in present)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]

@@ -1,0 +1,64 @@
+"""Constants of the User.com tickets source: endpoints, defaults and the known ticket fields."""
+
+import pyarrow as pa
+
+TICKETS_PATH = "tickets/"
+BASE_URL_TEMPLATE = "https://{subdomain}.user.com/api/public/"
+ACCEPT_HEADER = "*/*; version=2"
+STATUSES = ("active", "closed", "archived", "draft")
+STATUS_PARAM = "status"
+
+# HTTP behaviour: per-request (connect, read) timeouts and the bounds of retrying.
+REQUEST_TIMEOUT = (10.0, 60.0)
+MAX_ATTEMPTS = 8
+MAX_TOTAL_WAIT_SECONDS = 300.0
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 30.0
+RETRY_AFTER_CAP_SECONDS = 120.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+# A ticket updated later than (run start - this margin) may have changed while we paged:
+# it may show up in two status lists, and the next incremental run re-reads it.
+RECENT_MARGIN_SECONDS = 3600
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+# Column types of the known scalar fields; nested objects flatten to `parent__field`.
+TICKET_COLUMNS: dict[str, pa.DataType] = {
+    "id": pa.int64(),
+    "status": pa.string(),
+    "name": pa.string(),
+    "description": pa.string(),
+    "custom_id": pa.string(),
+    "created_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    "due_date": TIMESTAMP,
+}
+AGENT_FIELDS = {"id": pa.int64(), "name": pa.string(), "avatar": pa.string()}
+OBJECT_FIELDS: dict[str, dict[str, pa.DataType]] = {
+    "assigned_to": AGENT_FIELDS,
+    "author": AGENT_FIELDS,
+    "priority": {"id": pa.int64(), "name": pa.string(), "order": pa.int64()},
+    "person": {"id": pa.int64(), "name": pa.string(), "email": pa.string()},
+    "company": {"id": pa.int64(), "name": pa.string()},
+}
+LIST_FIELDS: dict[str, dict[str, pa.DataType]] = {
+    "segments": {"name": pa.string(), "url": pa.string()},
+    "participants": {"id": pa.int64(), "name": pa.string(), "email": pa.string()},
+    "attachments": {"id": pa.int64(), "name": pa.string(), "url": pa.string(), "size": pa.int64(), "content_type": pa.string()},
+    "status_history": {"entered_at": TIMESTAMP, "status": pa.string()},
+}
+# Fields whose value must be present and typed, or the ticket goes to `tickets_rejected`.
+REQUIRED_FIELDS = ("id", "updated_at")
+
+TICKETS_TABLE = "tickets"
+HISTORY_TABLE = "tickets_history"
+REJECTS_TABLE = "tickets_rejected"
+HISTORY_FIELDS = (
+    "id", "updated_at", "status", "assigned_to__id", "assigned_to__name",
+    "priority__id", "priority__name", "due_date",
+)
+CHILD_KEY = "ticket_id"
+CHILD_POSITION = "position"
+CHILD_VERSION = "ticket_updated_at"
+TOMBSTONE = "_deleted"

@@ -1,0 +1,194 @@
+"""The dlt source `usercom`: one resource per ticket status, all writing the same tables."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator, Optional, Sequence
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.hints import make_hints
+
+from pipelines.usercom import settings as s
+from pipelines.usercom.arrow import CHILD_PREFIX, PageFlattener
+from pipelines.usercom.client import ListingStats, RetryPolicy, TicketsClient
+from pipelines.usercom.errors import UsercomConfigError
+from pipelines.usercom.tracker import RunTracker
+from pipelines.usercom.typing import TypeRegistry
+
+log = logging.getLogger("usercom.source")
+
+TABLE_HINTS = {
+    s.TICKETS_TABLE: make_hints(
+        table_name=s.TICKETS_TABLE, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key="id", columns={"updated_at": {"dedup_sort": "desc"}},
+    ),
+    s.HISTORY_TABLE: make_hints(
+        table_name=s.HISTORY_TABLE, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=["id", "updated_at"],
+    ),
+    s.REJECTS_TABLE: make_hints(
+        table_name=s.REJECTS_TABLE, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key="reject_key",
+    ),
+}
+
+
+def child_table_hints(table: str):
+    """Merge hints of a child table: a ticket's new rows replace all its old ones; tombstones delete."""
+    return make_hints(
+        table_name=table, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=[s.CHILD_KEY, s.CHILD_POSITION], merge_key=s.CHILD_KEY,
+        columns={s.CHILD_VERSION: {"dedup_sort": "desc"}, s.TOMBSTONE: {"hard_delete": True, "data_type": "bool"}},
+    )
+
+
+@dataclass
+class ListingReport:
+    """What one status listing did in a run."""
+
+    status: str
+    pages: int = 0
+    received: int = 0
+    api_count: int | None = None
+    kept: int = 0
+    skipped_unchanged: int = 0
+    dropped_duplicates: int = 0
+    rejected: int = 0
+    retries: int = 0
+    finished: bool = False
+
+    @property
+    def count_mismatch(self) -> int | None:
+        """Tickets received minus the API's `count`, once the listing finished; None when unknown."""
+        if not self.finished or self.api_count is None:
+            return None
+        return self.received - self.api_count
+
+
+@dataclass
+class RunReport:
+    """Per-status figures of one run, filled in while the source runs."""
+
+    listings: dict[str, ListingReport] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def listing(self, status: str) -> ListingReport:
+        """The report of one status listing, created on first use."""
+        with self.lock:
+            return self.listings.setdefault(status, ListingReport(status))
+
+
+def resolve_base_url(subdomain: Optional[str], base_url: Optional[str]) -> str:
+    """The API root: `base_url` when set, else the subdomain's; fails with the fix when neither is set."""
+    if base_url:
+        return base_url if base_url.endswith("/") else base_url + "/"
+    if not subdomain:
+        raise UsercomConfigError(
+            "Missing the User.com subdomain: set SOURCES__USERCOM__SUBDOMAIN (e.g. `acme` for acme.user.com) "
+            "or `subdomain` under [sources.usercom] in .dlt/config.toml."
+        )
+    return s.BASE_URL_TEMPLATE.format(subdomain=subdomain.strip())
+
+
+@dlt.source(name="usercom")
+def usercom(
+    api_key: TSecretStrValue = dlt.secrets.value,
+    subdomain: Optional[str] = dlt.config.value,
+    base_url: Optional[str] = None,
+    statuses: Sequence[str] = s.STATUSES,
+    status_param: str = s.STATUS_PARAM,
+    page_size: Optional[int] = None,
+    max_attempts: int = s.MAX_ATTEMPTS,
+    max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
+    backoff_base_seconds: float = s.BACKOFF_BASE_SECONDS,
+    full_refresh: bool = False,
+    report: Optional[RunReport] = None,
+) -> list:
+    """User.com tickets of the given statuses, flattened to Arrow tables and merged on ticket id.
+
+    Args:
+        api_key: the account's 64-character REST API key (secret).
+        subdomain: the account's app subdomain, `acme` for https://acme.user.com.
+        base_url: overrides the subdomain's URL (the sandbox and tests use it).
+        statuses: which status listings to read; other statuses' tickets are never touched.
+        status_param: the query parameter that filters by status.
+        page_size: asks the API for this many tickets a page (the API's default when None).
+        max_attempts, max_total_wait_seconds, backoff_base_seconds: bounds of retrying 429/5xx/network errors.
+        full_refresh: ignore the incremental cursors and re-read every ticket.
+        report: filled in with per-status figures while the source runs.
+    """
+    if not api_key:
+        raise UsercomConfigError(
+            "Missing the User.com API key: set SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml."
+        )
+    unknown = [x for x in statuses if x not in s.STATUSES]
+    if unknown or not statuses:
+        raise UsercomConfigError(f"Unknown statuses {unknown or '(none given)'}: choose from {', '.join(s.STATUSES)}.")
+    client = TicketsClient(
+        resolve_base_url(subdomain, base_url), api_key, status_param=status_param, page_size=page_size,
+        retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds),
+    )
+    run = _RunContext(RunTracker())
+    report = report if report is not None else RunReport()
+    return [_status_resource(status, client, run, full_refresh, report) for status in dict.fromkeys(statuses)]
+
+
+class _RunContext:
+    """What the status resources of one run share; built on first use, inside the pipeline's extract."""
+
+    def __init__(self, tracker: RunTracker) -> None:
+        self.tracker = tracker
+        self._flattener: Optional[PageFlattener] = None
+        self._lock = threading.Lock()
+
+    def flattener(self) -> PageFlattener:
+        """The run's flattener, its column types seeded from the pipeline's stored schema."""
+        with self._lock:
+            if self._flattener is None:
+                schema = dlt.current.source_schema()
+                self._flattener = PageFlattener(
+                    TypeRegistry.from_dlt_schema(schema.tables), self.tracker,
+                    # tombstones for emptied lists matter only when earlier rows may exist
+                    tombstone_empty_lists=s.TICKETS_TABLE in schema.tables,
+                    observed_at=datetime.now(timezone.utc),
+                )
+            return self._flattener
+
+
+def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_refresh: bool, report: RunReport):
+    def tickets_of_status() -> Iterator:
+        state = dlt.current.resource_state()
+        since = None if full_refresh or not state.get("updated_since") else datetime.fromisoformat(state["updated_since"])
+        flattener = run.flattener()
+        tracker = run.tracker
+        listing = report.listing(status)
+        stats = ListingStats()
+        for page in client.iter_pages(status, stats):
+            tracker.start(page.server_time)
+            flat = flattener.flatten(page.results, listing=status, updated_since=since)
+            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
+            listing.kept += flat.kept
+            listing.skipped_unchanged += flat.skipped_unchanged
+            listing.dropped_duplicates += flat.dropped_duplicates
+            listing.rejected += flat.rejected
+            listing.retries = stats.retries
+            log.info("%s: page %d, %d tickets so far", status, stats.pages, stats.received)
+            for table, arrow_table in flat.tables.items():
+                hints = TABLE_HINTS.get(table) or child_table_hints(table)
+                yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
+        listing.finished = True
+        if listing.count_mismatch:
+            log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
+        # committed with this load only: a failed run keeps the previous cursor
+        state["updated_since"] = tracker.cutoff.isoformat()
+
+    return dlt.resource(
+        tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,
+    )
+
+
+__all__ = ["usercom", "RunReport", "ListingReport", "CHILD_PREFIX"]

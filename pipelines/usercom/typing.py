@@ -1,0 +1,138 @@
+"""Value coercion to Arrow types, and the run's registry of column types discovered on the way."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import orjson
+import pyarrow as pa
+
+from pipelines.usercom.settings import TIMESTAMP
+
+
+class NotCoercible(ValueError):
+    """A value that does not fit the column's type."""
+
+
+def to_int(value: Any) -> int:
+    """An integer, from an int, an integral float or a string of digits; bools are refused."""
+    if isinstance(value, bool):
+        raise NotCoercible(f"{value!r} is a boolean, not an integer")
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**63:
+            return value
+        raise NotCoercible(f"{value!r} does not fit in BIGINT")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return to_int(int(value.strip()))
+        except ValueError:
+            pass
+    raise NotCoercible(f"{_show(value)} is not an integer")
+
+
+def to_float(value: Any) -> float:
+    """A float, from an int, a float or a numeric string; bools are refused."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise NotCoercible(f"{_show(value)} is not a number")
+
+
+def to_bool(value: Any) -> bool:
+    """A boolean, only from a JSON boolean."""
+    if isinstance(value, bool):
+        return value
+    raise NotCoercible(f"{_show(value)} is not a boolean")
+
+
+def to_text(value: Any) -> str:
+    """A string as it came, or the JSON text of any other value, so nothing is lost."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def to_timestamp(value: Any) -> datetime:
+    """A UTC datetime from any ISO 8601 form the API may send; a value without zone is taken as UTC."""
+    if not isinstance(value, str):
+        raise NotCoercible(f"{_show(value)} is not an ISO 8601 timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise NotCoercible(f"{_show(value)} is not an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+COERCERS: dict[pa.DataType, Callable[[Any], Any]] = {
+    pa.int64(): to_int,
+    pa.float64(): to_float,
+    pa.bool_(): to_bool,
+    pa.string(): to_text,
+    TIMESTAMP: to_timestamp,
+}
+VARIANT_SUFFIX = {pa.int64(): "bigint", pa.float64(): "double", pa.bool_(): "bool", pa.string(): "text", TIMESTAMP: "timestamp"}
+DLT_TO_ARROW = {"bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_(), "text": pa.string(),
+                "timestamp": TIMESTAMP, "json": pa.string(), "decimal": pa.float64()}
+
+
+def infer_type(values: list[Any]) -> pa.DataType:
+    """The Arrow type of a new column from its non-null JSON values: bool, bigint, double, else text."""
+    kinds = {type(v) for v in values if v is not None}
+    if kinds == {bool}:
+        return pa.bool_()
+    if kinds == {int} and all(-(2**63) <= v < 2**63 for v in values if v is not None):
+        return pa.int64()
+    if kinds and kinds <= {int, float}:
+        return pa.float64()
+    return pa.string()
+
+
+def _show(value: Any) -> str:
+    text = to_text(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class TypeRegistry:
+    """Column types per table: fixed for known fields, first-seen for discovered ones, shared by all threads.
+
+    Seeded from the pipeline's dlt schema so a column keeps its type across runs; a later value that does
+    not fit goes to a variant column `<column>__v_<type>`, as dlt's own normaliser does.
+    """
+
+    def __init__(self, seed: dict[str, dict[str, pa.DataType]] | None = None) -> None:
+        self._types: dict[str, dict[str, pa.DataType]] = {t: dict(c) for t, c in (seed or {}).items()}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_dlt_schema(cls, tables: dict[str, dict]) -> "TypeRegistry":
+        """Registry seeded with the column types already in a dlt schema's tables."""
+        seed: dict[str, dict[str, pa.DataType]] = {}
+        for name, table in tables.items():
+            for column, spec in table.get("columns", {}).items():
+                arrow_type = DLT_TO_ARROW.get(spec.get("data_type", ""))
+                if arrow_type is not None:
+                    seed.setdefault(name, {})[column] = arrow_type
+        return cls(seed)
+
+    def resolve(self, table: str, column: str, values: list[Any]) -> pa.DataType:
+        """The type of `column` in `table`: the registered one, else inferred from `values` and registered."""
+        with self._lock:
+            columns = self._types.setdefault(table, {})
+            if column not in columns:
+                columns[column] = infer_type(values)
+            return columns[column]
+
+    def tables(self) -> list[str]:
+        """Names of every table the registry knows."""
+        with self._lock:
+            return list(self._types)
