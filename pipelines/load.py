@@ -78,6 +78,8 @@ class RunSummary:
         loaded = sum(x.kept for x in self.report.listings.values())
         out.append(f"{loaded} tickets loaded ({self.new_tickets} new, {loaded - self.new_tickets} updated or re-read), "
                    f"{self.rejected} rejected, {self.tickets_after} in total, in {self.seconds:.1f} s")
+        if self.report.repeated:
+            out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; the newest version was kept")
         if self.rejected:
             out.append(f"rejected tickets are kept with their raw JSON and reason in {DATASET_NAME}.{settings.REJECTS_TABLE}")
         out.append(f"data: {self.location}" + (f"; parquet: {self.parquet_dir}" if self.parquet_dir else ""))

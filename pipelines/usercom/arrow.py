@@ -17,6 +17,7 @@ import orjson
 import pyarrow as pa
 
 from pipelines.usercom import settings as s
+from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.tracker import RunTracker, to_micros
 from pipelines.usercom.typing import (
     COERCERS,
@@ -30,6 +31,19 @@ from pipelines.usercom.typing import (
 
 _KNOWN_TOP = set(s.TICKET_COLUMNS) | set(s.OBJECT_FIELDS) | set(s.LIST_FIELDS)
 CHILD_PREFIX = s.TICKETS_TABLE + "__"
+# Key columns are never null; saying so in the Arrow schema matches dlt's key hints.
+_NOT_NULL = {
+    s.TICKETS_TABLE: {"id", "updated_at"},
+    s.HISTORY_TABLE: {"id", "updated_at"},
+    s.REJECTS_TABLE: {"reject_key"},
+}
+_CHILD_NOT_NULL = {s.CHILD_KEY, s.CHILD_POSITION, s.CHILD_VERSION}
+
+
+def _table(table: str, columns: dict[str, pa.Array]) -> pa.Table:
+    required = _NOT_NULL.get(table, _CHILD_NOT_NULL)
+    fields = [pa.field(name, array.type, nullable=name not in required) for name, array in columns.items()]
+    return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
 
 
 @dataclass
@@ -39,7 +53,6 @@ class FlatPage:
     tables: dict[str, pa.Table] = field(default_factory=dict)
     kept: int = 0
     skipped_unchanged: int = 0
-    dropped_duplicates: int = 0
     rejected: int = 0
 
 
@@ -109,13 +122,12 @@ class _Columns:
 
     def table(self, keep: list[int] | None = None) -> pa.Table:
         """The Arrow table of these columns, limited to the row positions in `keep`."""
-        arrays, names = [], []
+        arrays = {}
         for name, (arrow_type, values) in self.data.items():
             if keep is not None:
                 values = [values[i] for i in keep]
-            arrays.append(pa.array(values, arrow_type))
-            names.append(name)
-        return pa.Table.from_arrays(arrays, names=names)
+            arrays[name] = pa.array(values, arrow_type)
+        return _table(self.table_name, arrays)
 
 
 class PageFlattener:
@@ -127,35 +139,41 @@ class PageFlattener:
         self.tombstone_empty_lists = tombstone_empty_lists
         self.observed_at = observed_at
 
-    def flatten(self, tickets: list[Any], *, listing: str, updated_since: datetime | None) -> FlatPage:
-        """Flattens one page; tickets updated before `updated_since` are skipped before any typing."""
+    def flatten(self, tickets: list[Any], *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> FlatPage:
+        """Flattens one page; tickets the cursor calls unchanged are skipped before any typing."""
         page = FlatPage()
         rejects: list[tuple[Any, str]] = []
-        candidates, ids, stamps = [], [], []
-        since = to_micros(updated_since) if updated_since is not None else None
+        candidates, ids, stamps, seen_ids, seen_stamps = [], [], [], [], []
         for ticket in tickets:
             try:
                 ticket_id, stamp = _identity(ticket)
             except NotCoercible as error:
                 rejects.append((ticket, str(error)))
                 continue
-            if since is not None and stamp < since:
+            if cursor.since is not None and stamp < cursor.since:
+                page.skipped_unchanged += 1
+                continue
+            seen_ids.append(ticket_id)
+            seen_stamps.append(stamp)
+            if cursor.unchanged(ticket_id, stamp):
                 page.skipped_unchanged += 1
                 continue
             candidates.append(ticket)
             ids.append(ticket_id)
             stamps.append(stamp)
 
-        keep, recent = self.tracker.admit(ids, stamps)
-        page.dropped_duplicates = keep.count(False)
-        rows = [t for t, k in zip(candidates, keep) if k]
-        identity = [(i, u) for i, u, k in zip(ids, stamps, keep) if k]
-        recent = [r for r, k in zip(recent, keep) if k]
+        versions.add(seen_ids, seen_stamps)
+        rows = candidates
+        identity = list(zip(ids, stamps))
 
         errors: dict[int, str] = {}
         tickets_cols = self._tickets_columns(rows, errors)
-        children = self._child_columns(rows, identity, recent, errors)
+        children = self._child_columns(rows, identity, errors)
         valid = [i for i in range(len(rows)) if i not in errors]
+        self.tracker.record(
+            [ids[i] for i in valid], [stamps[i] for i in valid],
+            {table: [lengths[i] for i in valid] for table, (_, _, lengths) in children.items()},
+        )
         rejects.extend((rows[i], reason) for i, reason in sorted(errors.items()))
 
         if valid:
@@ -163,9 +181,10 @@ class PageFlattener:
             page.tables[s.TICKETS_TABLE] = tickets_table
             page.tables[s.HISTORY_TABLE] = self._history(tickets_table)
         valid_rows = set(valid)
-        for name, (cols, row_of) in children.items():
+        for name, (cols, row_of, _) in children.items():
             keep_rows = [j for j, i in enumerate(row_of) if i in valid_rows]
-            if keep_rows:
+            # known child tables are sent even empty, so they exist (with their columns) from the first load
+            if keep_rows or (valid and name[len(CHILD_PREFIX):] in s.LIST_FIELDS):
                 page.tables[name] = cols.table(keep_rows)
         if rejects:
             page.tables[s.REJECTS_TABLE] = self._rejects(rejects, listing)
@@ -190,21 +209,20 @@ class PageFlattener:
         return cols
 
     def _child_columns(
-        self, rows: list[dict], identity: list[tuple[int, int]], recent: list[bool], errors: dict[int, str]
-    ) -> dict[str, tuple[_Columns, list[int]]]:
+        self, rows: list[dict], identity: list[tuple[int, int]], errors: dict[int, str]
+    ) -> dict[str, tuple[_Columns, list[int], list[int]]]:
         list_fields = [k for k in _keys(rows) - _KNOWN_TOP if _all_of([t.get(k) for t in rows], list)]
         names = {CHILD_PREFIX + f: f for f in list(s.LIST_FIELDS) + list_fields}
         for table in self.registry.tables():
             if table.startswith(CHILD_PREFIX) and table not in names:
                 names[table] = table[len(CHILD_PREFIX):]
-        return {table: self._child(table, f, rows, identity, recent, errors) for table, f in names.items()}
+        return {table: self._child(table, f, rows, identity, errors) for table, f in names.items()}
 
     def _child(
-        self, table: str, field_name: str, rows: list[dict], identity: list[tuple[int, int]],
-        recent: list[bool], errors: dict[int, str],
-    ) -> tuple[_Columns, list[int]]:
+        self, table: str, field_name: str, rows: list[dict], identity: list[tuple[int, int]], errors: dict[int, str],
+    ) -> tuple[_Columns, list[int], list[int]]:
+        """Rows of one child table for a page: (columns, ticket row of each child row, list length per ticket)."""
         lists = [_as_list(t.get(field_name)) for t in rows]
-        longest = self.tracker.longest_list(table, max((len(x) for x in lists), default=0))
         row_of, positions, deleted, elements = [], [], [], []
         for i, items in enumerate(lists):
             for position, item in enumerate(items):
@@ -212,14 +230,10 @@ class PageFlattener:
                 positions.append(position)
                 deleted.append(False)
                 elements.append(item)
-            # tombstones: an empty list clears the stored rows; a recent ticket may have an older
-            # version earlier in this run, whose extra positions must not survive
-            tombstones = [-1] if (not items and self.tombstone_empty_lists) else []
-            if recent[i]:
-                tombstones += range(len(items), longest)
-            for position in tombstones:
+            if not items and self.tombstone_empty_lists:
+                # a tombstone at position -1 makes the merge clear the rows an earlier version left
                 row_of.append(i)
-                positions.append(position)
+                positions.append(-1)
                 deleted.append(True)
                 elements.append(None)
         cols = _Columns(table, len(row_of), self.registry, {})
@@ -234,18 +248,31 @@ class PageFlattener:
             cols.object("", [e if isinstance(e, dict) else None for e in elements], known)
         for j, message in cols.errors.items():
             errors.setdefault(row_of[j], f"list `{field_name}`[{positions[j]}]: {message}")
-        return cols, row_of
+        return cols, row_of, [len(x) for x in lists]
+
+    def tombstones(self, stale: dict[str, list[tuple[int, int, range]]]) -> dict[str, pa.Table]:
+        """Child-table rows that delete positions an older version of a ticket, read earlier in the run, left."""
+        tables = {}
+        for table, entries in stale.items():
+            keys = [(ticket_id, stamp, p) for ticket_id, stamp, positions in entries for p in positions]
+            tables[table] = _table(table, {
+                s.CHILD_KEY: pa.array([k[0] for k in keys], pa.int64()),
+                s.CHILD_POSITION: pa.array([k[2] for k in keys], pa.int64()),
+                s.CHILD_VERSION: pa.array([k[1] for k in keys], s.TIMESTAMP),
+                s.TOMBSTONE: pa.array([True] * len(keys), pa.bool_()),
+            })
+        return tables
 
     def _history(self, tickets: pa.Table) -> pa.Table:
         columns = {}
         for name in s.HISTORY_FIELDS:
-            columns[name] = tickets.column(name) if name in tickets.column_names else pa.nulls(tickets.num_rows, pa.string())
+            columns[name] = tickets.column(name).combine_chunks()
         columns["observed_at"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
-        return pa.table(columns)
+        return _table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
         raws = [orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode() for raw, _ in rejects]
-        return pa.table({
+        return _table(s.REJECTS_TABLE, {
             "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
             "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
             "listing": pa.array([listing] * len(rejects)),

@@ -17,9 +17,9 @@ BACKOFF_MAX_SECONDS = 30.0
 RETRY_AFTER_CAP_SECONDS = 120.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-# A ticket updated later than (run start - this margin) may have changed while we paged:
-# it may show up in two status lists, and the next incremental run re-reads it.
-RECENT_MARGIN_SECONDS = 3600
+# The next incremental run re-reads tickets updated after (run start - this margin): a version
+# written while we paged may have been missed, and server and client clocks may differ.
+CURSOR_MARGIN_SECONDS = 3600
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 

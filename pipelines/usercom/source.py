@@ -15,6 +15,7 @@ from dlt.extract.hints import make_hints
 from pipelines.usercom import settings as s
 from pipelines.usercom.arrow import CHILD_PREFIX, PageFlattener
 from pipelines.usercom.client import ListingStats, RetryPolicy, TicketsClient
+from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.tracker import RunTracker
 from pipelines.usercom.typing import TypeRegistry
@@ -56,7 +57,6 @@ class ListingReport:
     api_count: int | None = None
     kept: int = 0
     skipped_unchanged: int = 0
-    dropped_duplicates: int = 0
     rejected: int = 0
     retries: int = 0
     finished: bool = False
@@ -74,6 +74,7 @@ class RunReport:
     """Per-status figures of one run, filled in while the source runs."""
 
     listings: dict[str, ListingReport] = field(default_factory=dict)
+    repeated: int = 0  # tickets read in two status lists (they moved while we paged)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, status: str) -> ListingReport:
@@ -132,9 +133,10 @@ def usercom(
         resolve_base_url(subdomain, base_url), api_key, status_param=status_param, page_size=page_size,
         retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds),
     )
-    run = _RunContext(RunTracker())
+    statuses = list(dict.fromkeys(statuses))
+    run = _RunContext(RunTracker(listings=len(statuses)))
     report = report if report is not None else RunReport()
-    return [_status_resource(status, client, run, full_refresh, report) for status in dict.fromkeys(statuses)]
+    return [_status_resource(status, client, run, full_refresh, report) for status in statuses]
 
 
 class _RunContext:
@@ -162,29 +164,34 @@ class _RunContext:
 def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_refresh: bool, report: RunReport):
     def tickets_of_status() -> Iterator:
         state = dlt.current.resource_state()
-        since = None if full_refresh or not state.get("updated_since") else datetime.fromisoformat(state["updated_since"])
+        cursor = UpdatedSince.from_state(state, full_refresh)
+        versions = VersionLog()
         flattener = run.flattener()
         tracker = run.tracker
         listing = report.listing(status)
         stats = ListingStats()
         for page in client.iter_pages(status, stats):
-            tracker.start(page.server_time)
-            flat = flattener.flatten(page.results, listing=status, updated_since=since)
+            tracker.saw_server_time(page.server_time)
+            flat = flattener.flatten(page.results, listing=status, cursor=cursor, versions=versions)
             listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
             listing.kept += flat.kept
             listing.skipped_unchanged += flat.skipped_unchanged
-            listing.dropped_duplicates += flat.dropped_duplicates
             listing.rejected += flat.rejected
             listing.retries = stats.retries
-            log.info("%s: page %d, %d tickets so far", status, stats.pages, stats.received)
+            if stats.pages % 10 == 0:
+                log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
             for table, arrow_table in flat.tables.items():
                 hints = TABLE_HINTS.get(table) or child_table_hints(table)
                 yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
         listing.finished = True
         if listing.count_mismatch:
             log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
+        if tracker.finish_listing():
+            report.repeated = tracker.repeated_tickets()
+            for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
+                yield dlt.mark.with_hints(arrow_table, child_table_hints(table), create_table_variant=True)
         # committed with this load only: a failed run keeps the previous cursor
-        state["updated_since"] = tracker.cutoff.isoformat()
+        versions.save(state, tracker.cursor())
 
     return dlt.resource(
         tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,

@@ -1,8 +1,10 @@
-"""What one run has seen so far: the run's start, tickets that may appear twice, and child list lengths.
+"""What one run has seen: when it started, the newest `updated_at`, and every ticket version it emitted.
 
-A ticket shows up in two status lists of one run only if it changed while we paged, so its newer
-version has `updated_at` after the run's start (less a margin for clock skew). Only such recent
-tickets are remembered, which keeps memory flat however many tickets the account has.
+A ticket that changes status while we page can be read twice in one run (once per status list).
+dlt's merge keeps the newest `tickets` row (dedup on `updated_at`), and child rows are deduplicated
+on (ticket_id, position) the same way; only positions that the older version had and the newer lacks
+would survive. So the run records (id, updated_at, list lengths) of every version it emits, as compact
+NumPy arrays (32 bytes a ticket), and when the last listing ends it sends tombstones for those positions.
 """
 
 from __future__ import annotations
@@ -10,65 +12,95 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
-from pipelines.usercom.settings import RECENT_MARGIN_SECONDS
+import numpy as np
+
+from pipelines.usercom.settings import CURSOR_MARGIN_SECONDS
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def to_micros(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime."""
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class RunTracker:
     """Shared by every status listing of a run; safe to use from several threads."""
 
-    def __init__(self, started_at: datetime | None = None, margin_seconds: int = RECENT_MARGIN_SECONDS) -> None:
+    def __init__(self, listings: int, started_at: datetime | None = None, margin_seconds: int = CURSOR_MARGIN_SECONDS) -> None:
         self._lock = threading.Lock()
-        self._client_start = started_at or datetime.now(timezone.utc)
+        self._start = started_at or datetime.now(timezone.utc)
         self._margin = timedelta(seconds=margin_seconds)
-        self._cutoff: datetime | None = None
-        self._recent: dict[int, int] = {}
-        self._max_len: dict[str, int] = {}
+        self._max_seen: int | None = None
+        self._pending = listings
+        self._ids: list[np.ndarray] = []
+        self._stamps: list[np.ndarray] = []
+        self._lengths: dict[str, list[np.ndarray]] = {}
+        self._rows = 0
 
-    def start(self, server_time: datetime | None) -> datetime:
-        """Fixes the run's cutoff on the first page: the earlier of our clock and the server's, less the margin."""
+    def saw_server_time(self, server_time: datetime | None) -> None:
+        """Takes the server's clock into the run's start when it is behind ours."""
+        if server_time is not None:
+            with self._lock:
+                self._start = min(self._start, server_time)
+
+    def record(self, ids: list[int], stamps: list[int], lengths: dict[str, list[int]]) -> None:
+        """Remembers the ticket versions one page emitted, with the length of each of their lists."""
+        if not ids:
+            return
         with self._lock:
-            if self._cutoff is None:
-                start = self._client_start
-                if server_time is not None and server_time < start:
-                    start = server_time
-                self._cutoff = start - self._margin
-            return self._cutoff
+            for table, column in self._lengths.items():
+                if table not in lengths:
+                    column.append(np.zeros(len(ids), np.int32))
+            for table, values in lengths.items():
+                if table not in self._lengths:
+                    self._lengths[table] = [np.zeros(self._rows, np.int32)]
+                self._lengths[table].append(np.asarray(values, np.int32))
+            self._ids.append(np.asarray(ids, np.int64))
+            self._stamps.append(np.asarray(stamps, np.int64))
+            self._rows += len(ids)
+            newest = max(stamps)
+            self._max_seen = newest if self._max_seen is None else max(self._max_seen, newest)
 
-    @property
-    def cutoff(self) -> datetime:
-        """Tickets updated before this were all read in their current version; the next run's cursor."""
-        return self.start(None)
-
-    def admit(self, ids: list[int], updated: list[int]) -> tuple[list[bool], list[bool]]:
-        """For each ticket (id, updated_at in µs): whether to keep it, and whether it is recent.
-
-        A ticket is dropped when a version at least as new was already admitted in this run.
-        """
-        cutoff = to_micros(self.cutoff)
-        keep, recent = [], []
+    def cursor(self) -> datetime:
+        """The next run re-reads tickets updated at or after this: every later version may be unseen."""
         with self._lock:
-            for ticket_id, stamp in zip(ids, updated):
-                previous = self._recent.get(ticket_id)
-                if previous is not None and previous >= stamp:
-                    keep.append(False)
-                    recent.append(False)
-                    continue
-                is_recent = stamp >= cutoff
-                if is_recent:
-                    self._recent[ticket_id] = stamp
-                keep.append(True)
-                recent.append(is_recent)
-        return keep, recent
+            start = self._start
+            if self._max_seen is not None:
+                start = min(start, EPOCH + timedelta(microseconds=self._max_seen))
+            return start - self._margin
 
-    def longest_list(self, table: str, page_longest: int) -> int:
-        """Records a page's longest list for a child table; returns the longest seen in this run."""
+    def finish_listing(self) -> bool:
+        """Marks one listing done; True for the last one, which sends the run's tombstones."""
         with self._lock:
-            longest = max(self._max_len.get(table, 0), page_longest)
-            self._max_len[table] = longest
-            return longest
+            self._pending -= 1
+            return self._pending == 0
+
+    def stale_positions(self) -> dict[str, list[tuple[int, int, range]]]:
+        """Per child table: (ticket id, newest updated_at µs, positions) that older versions left behind."""
+        with self._lock:
+            if not self._ids:
+                return {}
+            ids = np.concatenate(self._ids)
+            stamps = np.concatenate(self._stamps)
+            lengths = {t: np.concatenate(v) for t, v in self._lengths.items()}
+        unique, counts = np.unique(ids, return_counts=True)
+        repeated = unique[counts > 1]
+        stale: dict[str, list[tuple[int, int, range]]] = {}
+        for ticket_id in repeated.tolist():
+            rows = np.flatnonzero(ids == ticket_id)
+            newest = rows[np.argmax(stamps[rows])]
+            for table, column in lengths.items():
+                longest, kept = int(column[rows].max()), int(column[newest])
+                if longest > kept:
+                    stale.setdefault(table, []).append((ticket_id, int(stamps[newest]), range(kept, longest)))
+        return stale
+
+    def repeated_tickets(self) -> int:
+        """How many tickets were read more than once in this run."""
+        with self._lock:
+            if not self._ids:
+                return 0
+            ids = np.concatenate(self._ids)
+        return int(len(ids) - len(np.unique(ids)))

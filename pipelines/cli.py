@@ -1,0 +1,133 @@
+"""The `usercom-tickets` command line: run, demo, sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from pipelines.load import RunSummary, data_dir, run_pipeline
+from pipelines.usercom.errors import UsercomError
+from pipelines.usercom.settings import STATUSES
+
+DEMO_TICKETS = 5000
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return args.command(args)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing of this run was committed, the previous data is intact", file=sys.stderr)
+        return 130
+    except Exception as error:  # one clear line, never a traceback, for the nightly job's log
+        print(f"error: {explain(error)}", file=sys.stderr)
+        if args.verbose:
+            raise
+        return 1
+
+
+def explain(error: BaseException) -> str:
+    """The most specific message in an exception chain: ours when we raised one, else the innermost."""
+    chain, seen = [], set()
+    current: Optional[BaseException] = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for item in chain:
+        if isinstance(item, UsercomError):
+            return str(item)
+    innermost = chain[-1]
+    return f"{type(innermost).__name__}: {str(innermost).strip().splitlines()[0] if str(innermost).strip() else ''}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    summary = run_pipeline(
+        _data_dir(args), destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
+    )
+    _print_summary(summary)
+    return 2 if args.strict and summary.rejected else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
+
+    directory = _data_dir(args)
+    with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
+        print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
+        summary = run_pipeline(
+            directory, destination=args.destination, full_refresh=True,
+            source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url},
+        )
+    _print_summary(summary)
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from pipelines.sandbox import SandboxOptions
+    from pipelines.sandbox.server import serve
+
+    serve(SandboxOptions(tickets=args.tickets, seed=args.seed, latency_ms=args.latency_ms), host=args.host, port=args.port)
+    return 0
+
+
+def _print_summary(summary: RunSummary) -> None:
+    print("\n".join(summary.lines()))
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).resolve() if args.data_dir else data_dir()
+
+
+def _statuses(value: Optional[str]) -> Optional[list[str]]:
+    if not value:
+        return None
+    chosen = [x.strip() for x in value.split(",") if x.strip()]
+    unknown = [x for x in chosen if x not in STATUSES]
+    if unknown:
+        raise UsercomError(f"unknown status {', '.join(unknown)}: choose from {', '.join(STATUSES)}")
+    return chosen
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="usercom-tickets", description="User.com helpdesk tickets into DuckDB/Parquet.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(command=handler)
+        return sub
+
+    def outputs(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--data-dir", help="where outputs go (default: USERCOM_DATA_DIR or ./data)")
+        sub.add_argument("--destination", default="duckdb",
+                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt destination name")
+
+    run = command("run", _run, "extract every ticket of the configured account and load it")
+    outputs(run)
+    run.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
+    run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursors and re-read every ticket")
+    run.add_argument("--strict", action="store_true", help="exit with code 2 when any ticket was rejected")
+
+    demo = command("demo", _demo, "start the bundled sandbox API in-process, run the pipeline against it, print a summary")
+    outputs(demo)
+    demo.add_argument("--tickets", type=int, default=DEMO_TICKETS, help=f"sandbox tickets (default {DEMO_TICKETS})")
+
+    sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C")
+    sandbox.add_argument("--tickets", type=int, default=DEMO_TICKETS)
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
+    sandbox.add_argument("--seed", type=int, default=42)
+    sandbox.add_argument("--latency-ms", type=float, default=0.0)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

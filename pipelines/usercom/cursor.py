@@ -1,0 +1,65 @@
+"""The incremental cursor of one status listing, kept in dlt's resource state.
+
+The API has no `updated_at` filter, so every run lists every page and skips unchanged tickets here,
+before any typing or writing. A ticket is unchanged when it was updated before the cursor, or when
+its exact version (id, updated_at) was loaded by the last run inside the cursor's safety margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from pipelines.usercom.tracker import to_micros
+
+STATE_KEY = "updated_since"
+VERSIONS_KEY = "versions_since"
+
+
+@dataclass
+class UpdatedSince:
+    """Where the last successful run of a listing left off."""
+
+    since: int | None = None  # µs since the epoch; None reads everything
+    versions: dict[int, int] = field(default_factory=dict)  # id -> updated_at µs loaded at/after `since`
+
+    @classmethod
+    def from_state(cls, state: dict, full_refresh: bool) -> "UpdatedSince":
+        """The cursor stored in a resource state, or an empty one for a first run or a full refresh."""
+        if full_refresh or not state.get(STATE_KEY):
+            return cls()
+        versions = {int(k): int(v) for k, v in state.get(VERSIONS_KEY, {}).items()}
+        return cls(to_micros(datetime.fromisoformat(state[STATE_KEY])), versions)
+
+    def unchanged(self, ticket_id: int, stamp: int) -> bool:
+        """True when this version of the ticket was loaded already."""
+        if self.since is None:
+            return False
+        return stamp < self.since or self.versions.get(ticket_id) == stamp
+
+
+class VersionLog:
+    """The (id, updated_at) of every ticket a listing read at/after its old cursor, as compact arrays."""
+
+    def __init__(self) -> None:
+        self._ids: list[np.ndarray] = []
+        self._stamps: list[np.ndarray] = []
+
+    def add(self, ids: list[int], stamps: list[int]) -> None:
+        """Remembers one page's versions."""
+        if ids:
+            self._ids.append(np.asarray(ids, np.int64))
+            self._stamps.append(np.asarray(stamps, np.int64))
+
+    def save(self, state: dict, cursor: datetime) -> None:
+        """Stores the new cursor and the versions at/after it into the resource state."""
+        since = to_micros(cursor)
+        versions: dict[str, int] = {}
+        if self._ids:
+            ids, stamps = np.concatenate(self._ids), np.concatenate(self._stamps)
+            recent = stamps >= since
+            versions = {str(i): s for i, s in zip(ids[recent].tolist(), stamps[recent].tolist())}
+        state[STATE_KEY] = cursor.isoformat()
+        state[VERSIONS_KEY] = versions
