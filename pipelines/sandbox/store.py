@@ -26,13 +26,16 @@ _ORJSON_OPTS = orjson.OPT_UTC_Z
 #: Upper bound on cached page bodies; the oldest pages are dropped beyond it.
 CACHE_MAX_BYTES = 512 * 1024 * 1024
 
-#: A decoded cursor: ("after", id) pages forward from id, ("before", id) backward.
-Cursor = tuple[str, int]
+#: A decoded cursor: (direction, id, page). ("after", id, p) is the page of ids above `id`,
+#: ("before", id, p) the page of ids just below it; `p` is that page's 1-based number in
+#: the listing as the client walks it (carried in the cursor, so it stays put when
+#: tickets move between listings mid-walk).
+Cursor = tuple[str, int, int]
 
 
-def encode_cursor(direction: str, ticket_id: int) -> str:
-    """Return the opaque cursor string for a page after/before `ticket_id`."""
-    raw = orjson.dumps({"d": direction[0], "id": ticket_id})
+def encode_cursor(direction: str, ticket_id: int, page: int) -> str:
+    """Return the opaque cursor string for page `page`, after/before `ticket_id`."""
+    raw = orjson.dumps({"d": direction[0], "id": ticket_id, "p": page})
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -43,12 +46,23 @@ def decode_cursor(value: str) -> Cursor:
         data = orjson.loads(raw)
     except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
         raise ValueError("Invalid cursor") from exc
-    if not isinstance(data, dict) or set(data) != {"d", "id"}:
+    if not isinstance(data, dict) or set(data) != {"d", "id", "p"}:
         raise ValueError("Invalid cursor")
-    direction, ticket_id = data["d"], data["id"]
+    direction, ticket_id, page = data["d"], data["id"], data["p"]
     if direction not in ("a", "b") or type(ticket_id) is not int or ticket_id < 0:
         raise ValueError("Invalid cursor")
-    return ("after" if direction == "a" else "before", ticket_id)
+    if type(page) is not int or page < 1:
+        raise ValueError("Invalid cursor")
+    return ("after" if direction == "a" else "before", ticket_id, page)
+
+
+def _encode(ticket: dict) -> bytes:
+    """A ticket's JSON bytes, copied to an exact-size object.
+
+    orjson returns bytes that keep its whole growth buffer (about 10 KB for a
+    1.3 KB ticket); a million of those would waste gigabytes.
+    """
+    return bytes(memoryview(orjson.dumps(ticket, option=_ORJSON_OPTS)))
 
 
 def _microseconds(value) -> int | None:
@@ -94,7 +108,7 @@ class TicketStore:
             ticket_id, status = self._check(ticket)
             if ticket_id in rows:
                 raise ValueError(f"duplicate ticket id {ticket_id}")
-            rows[ticket_id] = orjson.dumps(ticket, option=_ORJSON_OPTS)
+            rows[ticket_id] = _encode(ticket)
             status_of[ticket_id] = status
             ids[None].append(ticket_id)
             ids.setdefault(status, []).append(ticket_id)
@@ -163,11 +177,10 @@ class TicketStore:
         """Whether `value` is a status the listing can be filtered by."""
         return value in STATUSES or value in self._ids
 
-    def page_number(self, status: str | None, cursor: Cursor | None, page_size: int) -> int:
-        """1-based position, in its listing, of the page `cursor` points at."""
-        with self.lock:
-            start, _ = self._bounds(self._ids.get(status, []), cursor, page_size)
-        return start // page_size + 1
+    @staticmethod
+    def page_number(cursor: Cursor | None) -> int:
+        """1-based position, in its listing, of the page `cursor` points at (1 without one)."""
+        return cursor[2] if cursor is not None else 1
 
     def page(
         self, status: str | None, cursor: Cursor | None, page_size: int, next_prefix: str, next_suffix: str
@@ -187,15 +200,16 @@ class TicketStore:
             page_ids = ids[start:stop]
             rows = [self._rows[i] for i in page_ids]
             next_url = prev_url = None
+            number = self.page_number(cursor)
             if stop < len(ids):
                 last = page_ids[-1] if page_ids else ids[stop] - 1
-                next_url = next_prefix + encode_cursor("after", last) + next_suffix
+                next_url = next_prefix + encode_cursor("after", last, number + 1) + next_suffix
             if start > 0:
                 first = page_ids[0] if page_ids else ids[start - 1] + 1
-                prev_url = next_prefix + encode_cursor("before", first) + next_suffix
+                prev_url = next_prefix + encode_cursor("before", first, max(1, number - 1)) + next_suffix
             head = orjson.dumps({"count": len(ids), "next": next_url, "previous": prev_url})
             body = b"".join((head[:-1], b',"results":[', b",".join(rows), b"]}"))
-            result = (body, start // page_size + 1)
+            result = (body, number)
             self._cache[key] = result
             self._cache_bytes += len(body)
             while self._cache_bytes > CACHE_MAX_BYTES and len(self._cache) > 1:
@@ -221,7 +235,7 @@ class TicketStore:
         """Slice bounds in `ids` of the page a cursor points at (keyset on id)."""
         if cursor is None:
             return 0, min(page_size, len(ids))
-        direction, ticket_id = cursor
+        direction, ticket_id, _ = cursor
         if direction == "after":
             start = bisect.bisect_right(ids, ticket_id)
             return start, min(start + page_size, len(ids))
@@ -231,7 +245,7 @@ class TicketStore:
     def _put(self, ticket: dict) -> None:
         """Store (insert or overwrite) one validated ticket; caller holds the lock."""
         ticket_id, status = self._check(ticket)
-        row = orjson.dumps(ticket, option=_ORJSON_OPTS)
+        row = _encode(ticket)
         old_status = self._status.get(ticket_id)
         if old_status is None:
             bisect.insort(self._ids[None], ticket_id)
