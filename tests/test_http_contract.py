@@ -1,0 +1,176 @@
+"""How the source treats the API's HTTP answers: auth failures, foreign hosts, loops, config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.usercom.client import parse_retry_after
+from tests.conftest import query, run, seed_tickets
+
+REAL_LOOKING_KEY = "k" * 40 + "SECRET" + "q" * 18  # 64 characters, easy to grep for
+
+
+class ScriptedAPI:
+    """A server on a loopback address that answers each path with a scripted page, and logs what it got."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.pages: dict[str, tuple[int, dict]] = {}
+        self.requests: list[dict] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization")})
+                status, body = api.pages.get(self.path.split("?")[0], (404, {"detail": "Not found."}))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self.base_url = self.url + "/api/public/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def start(host: str = "127.0.0.1") -> ScriptedAPI:
+        servers.append(ScriptedAPI(host))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def page(results, next_url=None, count=None):
+    return {"count": len(results) if count is None else count, "next": next_url, "previous": None, "results": results}
+
+
+def test_next_link_to_a_foreign_host_is_refused_and_never_receives_the_token(scripted, data_dir):
+    api, foreign = scripted("127.0.0.1"), scripted("127.0.0.2")
+    foreign.pages["/api/public/tickets/"] = (200, page([]))
+    api.pages["/api/public/tickets/"] = (200, page(seed_tickets(), f"{foreign.url}/api/public/tickets/?cursor=abc"))
+    with pytest.raises(Exception) as failure:
+        run(api, data_dir, statuses=["closed"])
+    assert "Refused to follow `next`" in str(failure.value) and "127.0.0.2" in str(failure.value)
+    assert foreign.requests == []
+    assert not (data_dir / "tickets.duckdb").exists() or query(data_dir, "SELECT count(*) FROM information_schema.tables "
+                                                               "WHERE table_name = 'tickets'") == [(0,)]
+
+
+def test_next_link_that_repeats_a_page_stops_with_an_error_instead_of_looping(scripted, data_dir):
+    api = scripted()
+    api.pages["/api/public/tickets/"] = (200, page(seed_tickets(), f"{api.url}/api/public/tickets/?status=closed"))
+    with pytest.raises(Exception) as failure:
+        run(api, data_dir, statuses=["closed"])
+    assert "repeats a page already read" in str(failure.value)
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("status, words", [(400, "malformed"), (403, "not allowed"), (404, "SUBDOMAIN")])
+def test_client_errors_fail_at_once_naming_status_url_and_fix(scripted, data_dir, status, words):
+    api = scripted()
+    api.pages["/api/public/tickets/"] = (status, {"detail": "nope"})
+    with pytest.raises(Exception) as failure:
+        run(api, data_dir, statuses=["active"])
+    message = str(failure.value)
+    assert f"answered {status}" in message and "/api/public/tickets/?status=active" in message and words in message
+    assert "Server said: nope" in message
+    assert len(api.requests) == 1  # not retried
+
+
+def cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Runs the installed console script's code in a fresh process, as cron would."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+                          env={**base, **(env or {})}, cwd=cwd, timeout=120)
+
+
+def test_wrong_api_key_fails_fast_with_one_line_and_never_prints_the_key(sandbox, tmp_path):
+    server = sandbox(tickets=50)
+    result = cli("run", "--data-dir", str(tmp_path / "data"), env={
+        "SOURCES__USERCOM__API_KEY": REAL_LOOKING_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
+    assert result.returncode == 1
+    assert "answered 401" in result.stderr and "SOURCES__USERCOM__API_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(server.request_log) == 4  # one per status, none retried
+    assert REAL_LOOKING_KEY not in result.stdout + result.stderr
+    leaked = [p for p in (tmp_path / "data").rglob("*") if p.is_file() and REAL_LOOKING_KEY.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+def test_configuration_from_environment_variables_runs_the_pipeline(sandbox, tmp_path):
+    server = sandbox(tickets=120)
+    result = cli("run", "--data-dir", str(tmp_path / "data"), "--statuses", "active,closed", env={
+        "SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
+    assert result.returncode == 0, result.stderr
+    opened = sum(t["status"] in ("active", "closed") for t in server.tickets())
+    assert query(tmp_path / "data", "SELECT count(*) FROM usercom.tickets") == [(opened,)]
+    assert f"{opened} tickets loaded" in result.stdout
+
+
+def test_configuration_from_dlt_toml_files_runs_the_pipeline(sandbox, tmp_path):
+    server = sandbox(tickets=60)
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(f'[sources.usercom]\napi_key = "{SANDBOX_API_KEY}"\n')
+    (tmp_path / ".dlt" / "config.toml").write_text(f'[sources.usercom]\nbase_url = "{server.base_url}"\n')
+    result = cli("run", env={"USERCOM_DATA_DIR": str(tmp_path / "out")}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert query(tmp_path / "out", "SELECT count(*) FROM usercom.tickets") == [(60,)]
+
+
+@pytest.mark.parametrize("env, missing", [
+    ({"SOURCES__USERCOM__SUBDOMAIN": "acme"}, "SOURCES__USERCOM__API_KEY"),
+    ({"SOURCES__USERCOM__API_KEY": REAL_LOOKING_KEY}, "SOURCES__USERCOM__SUBDOMAIN"),
+])
+def test_missing_key_or_subdomain_fails_before_any_request_saying_how_to_set_it(tmp_path, env, missing):
+    result = cli("run", "--data-dir", str(tmp_path / "data"), env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert missing in result.stderr and result.stderr.startswith("error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert REAL_LOOKING_KEY not in result.stderr
+
+
+def test_unknown_status_is_refused_before_any_request(tmp_path):
+    result = cli("run", "--data-dir", str(tmp_path / "data"), "--statuses", "open", cwd=tmp_path)
+    assert result.returncode == 1 and "unknown status open" in result.stderr
+
+
+def test_retry_after_is_read_as_seconds_zero_or_an_http_date():
+    from email.utils import formatdate
+    import time
+
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("0") == 0.0
+    assert 8 <= parse_retry_after(formatdate(time.time() + 10, usegmt=True)) <= 10
+    assert parse_retry_after(formatdate(time.time() - 10, usegmt=True)) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_credentials_in_a_url_are_redacted_before_any_message():
+    from pipelines.usercom.client import redact_url
+
+    assert redact_url("https://x.user.com/api/public/tickets/?status=active&token=abc") == \
+        "https://x.user.com/api/public/tickets/?status=active&token=%2A%2A%2A"
