@@ -1,0 +1,704 @@
+"""SLA and due-date marts on a small hand-made set of tickets, with every number worked out by hand.
+
+The tickets are API-shaped dicts (as GET /tickets/ lists them, plus ``status_history``).
+``write_raw_tables`` stands in for a pipeline run: it writes them as the raw tables the pipeline
+produces (schema ``usercom``). as_of is pinned to 2024-03-15 12:00 UTC (a Friday).
+
+Policy in these tests: High 8 h, Normal 24 h, Low 72 h, anything else 48 h; terminal closed and
+archived; draft stops the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from transforms import models as model_graph
+from transforms import publish, runner
+from transforms.policy import PolicyError, load_policy
+from transforms.report import MartsNotBuilt, render_sla_report
+from transforms.runner import DataTestFailed, build
+
+FIXTURE = Path("/work/shared/fixtures/tickets_seed_response.json")
+AS_OF = datetime(2024, 3, 15, 12, tzinfo=timezone.utc)
+LOADED_AT = "2024-03-16T12:00:00Z"  # when the pipeline saw the current versions
+
+POLICY = """
+as_of = 2024-03-15T12:00:00Z
+terminal_statuses = ["closed", "archived"]
+clock_stopping_statuses = ["draft"]
+default_target_hours = 48
+
+[target_hours]
+High = 8
+normal = 24
+LOW = 72
+"""
+
+AVATAR = "http://some.user.com/static/img/agent.svg"
+BOB = {"id": 1, "name": "Agent Bob", "avatar": AVATAR}
+ALICE = {"id": 2, "name": "Agent Alice", "avatar": AVATAR}
+CAROL = {"id": 3, "name": "Agent Carol", "avatar": AVATAR}
+DAVE = {"id": 4, "name": "Agent Dave", "avatar": AVATAR}  # only ever seen in tickets_history
+HIGH = {"id": 1, "name": "High", "order": 1}
+NORMAL = {"id": 2, "name": "Normal", "order": 2}
+LOW = {"id": 3, "name": "Low", "order": 3}
+URGENT = {"id": 4, "name": "Urgent", "order": 0}  # only ever seen in tickets_history
+
+
+def api_ticket(id, status, created_at, updated_at, *, due_date=None, assigned_to=None, author=BOB,
+               priority=None, history=None, name=None):
+    """A ticket as the API lists it; ``history`` is [(entered_at, status), ...] or None (no list)."""
+    ticket = {
+        "id": id,
+        "status": status,
+        "name": name or f"Ticket {id}",
+        "description": "Ticket description",
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "due_date": due_date,
+        "assigned_to": assigned_to,
+        "person": None,
+        "company": None,
+        "priority": priority,
+        "participants": [],
+        "segments": [],
+        "attachments": None,
+        "author": author,
+    }
+    if history is not None:
+        ticket["status_history"] = [{"entered_at": at, "status": st} for at, st in history]
+    return ticket
+
+
+TICKETS = [
+    # 101 closed before its due date. 6 h to close; due 15 h after creation, closed 9 h early.
+    # SLA High 8 h: breach at 17:00, closed 15:00 -> met. Closed 03-04 15:00 -> as_of = 261 h.
+    api_ticket(101, "closed", "2024-03-04T09:00:00.000000Z", "2024-03-04T15:00:00.000000Z",
+               due_date="2024-03-05T00:00:00Z", assigned_to=BOB, priority=HIGH,
+               history=[("2024-03-04T09:00:00.000000Z", "active"), ("2024-03-04T15:00:00.000000Z", "closed")]),
+    # 102 closed after its due date, every timestamp at +02:00: created 03-05 10:00Z, due 03-06 10:00Z,
+    # closed 03-07 10:00Z -> 48 h, 24 h late. SLA Normal 24 h: breach 03-06 10:00Z -> breached.
+    # Closed 03-07 10:00Z -> as_of = 8 d 2 h = 194 h.
+    api_ticket(102, "closed", "2024-03-05T12:00:00.000000+02:00", "2024-03-07T12:00:00.000000+02:00",
+               due_date="2024-03-06T12:00:00+02:00", assigned_to=ALICE, priority=NORMAL,
+               history=[("2024-03-05T12:00:00.000000+02:00", "active"),
+                        ("2024-03-07T12:00:00.000000+02:00", "closed")]),
+    # 103 no due date: closed 12 h after creation. SLA Low 72 h: met. Closed 03-06 20:00 -> as_of = 208 h.
+    api_ticket(103, "closed", "2024-03-06T08:00:00Z", "2024-03-06T20:00:00Z", assigned_to=ALICE, priority=LOW,
+               history=[("2024-03-06T08:00:00Z", "active"), ("2024-03-06T20:00:00Z", "closed")]),
+    # 104 reopened once, then archived: active 09-11, closed 11-13, active 13-19, closed 19:00 ->
+    # 03-10 19:00 (72 h), archived to as_of (4 d 17 h = 113 h). First close 11:00 (2 h), last 19:00
+    # (10 h); archiving is not a close. Due 03-08 09:00: on time, 22 h early. SLA High 8 h: breach
+    # 17:00, first close 11:00 -> met.
+    api_ticket(104, "archived", "2024-03-07T09:00:00Z", "2024-03-10T19:00:00Z",
+               due_date="2024-03-08T09:00:00Z", assigned_to=BOB, priority=HIGH,
+               history=[("2024-03-07T09:00:00Z", "active"), ("2024-03-07T11:00:00Z", "closed"),
+                        ("2024-03-07T13:00:00Z", "active"), ("2024-03-07T19:00:00Z", "closed"),
+                        ("2024-03-10T19:00:00Z", "archived")]),
+    # 105 draft time stops the SLA clock: active 08-10 (2 h on the clock), draft 10-20 (stopped),
+    # active from 20:00, 22 h more -> breach 03-09 18:00; closed 03-09 17:00 -> met (without the
+    # pause the breach would be 03-09 08:00). First close 33 h; active 2 + 21 = 23 h, draft 10 h,
+    # closed 03-09 17:00 -> as_of = 139 h. Due 03-10 00:00: 40 h target, closed 7 h early.
+    api_ticket(105, "closed", "2024-03-08T08:00:00Z", "2024-03-09T17:00:00Z",
+               due_date="2024-03-10T00:00:00Z", assigned_to=CAROL, author=ALICE, priority=NORMAL,
+               history=[("2024-03-08T08:00:00Z", "active"), ("2024-03-08T10:00:00Z", "draft"),
+                        ("2024-03-08T20:00:00Z", "active"), ("2024-03-09T17:00:00Z", "closed")]),
+    # 106 open and overdue at as_of (it closes on 03-16, after as_of: that does not count yet).
+    # Created 03-11 09:00 -> 99 h old; due 03-13 09:00 -> 51 h overdue. SLA Normal 24 h: breach
+    # 03-12 09:00, still open -> breached. Last change known at as_of: creation -> 99 h since update.
+    api_ticket(106, "closed", "2024-03-11T09:00:00Z", "2024-03-16T09:00:00Z",
+               due_date="2024-03-13T09:00:00Z", assigned_to=ALICE, priority=NORMAL,
+               history=[("2024-03-11T09:00:00Z", "active"), ("2024-03-16T09:00:00Z", "closed")]),
+    # 107 open, due soon, clock stopped: active 06-10 (4 h on the clock), draft since (2 h). SLA
+    # High 8 h not reached and the clock stands still -> no breach time, SLA active. Due 03-16 00:00,
+    # 12 h after as_of -> due soon. 6 h old, updated 2 h ago.
+    api_ticket(107, "draft", "2024-03-15T06:00:00Z", "2024-03-15T10:00:00Z",
+               due_date="2024-03-16T00:00:00Z", assigned_to=BOB, priority=HIGH,
+               history=[("2024-03-15T06:00:00Z", "active"), ("2024-03-15T10:00:00Z", "draft")]),
+    # 108 closed, no status history and no earlier version: closed at updated_at (30 h after
+    # creation). Taken as active 03-01 00:00 -> 03-02 06:00, closed 03-02 06:00 -> as_of = 318 h.
+    # No priority (-1: default 48 h, breach 03-03 00:00, met), unassigned (-1).
+    api_ticket(108, "closed", "2024-03-01T00:00:00Z", "2024-03-02T06:00:00Z", author=CAROL),
+    # 109 no status history, but tickets_history saw it active (v1) and then closed (v2, updated
+    # 03-13 08:00); v3 is a later edit (updated 03-13 20:00). Closed at v2's updated_at: 24 h,
+    # "observed". Active 24 h, closed 03-13 08:00 -> as_of = 52 h. SLA Low 72 h: met.
+    # Last update 03-13 20:00 -> 40 h.
+    api_ticket(109, "closed", "2024-03-12T08:00:00Z", "2024-03-13T20:00:00Z", assigned_to=ALICE,
+               priority=LOW, name="Ticket 109 (renamed)"),
+    # 110 open, no history at all: one active interval 02-01 00:00 -> as_of = 29 d + 14.5 d = 1044 h
+    # ('>30d'). SLA Low 72 h: breach 02-04 00:00 -> breached. No due date.
+    api_ticket(110, "active", "2024-02-01T00:00:00Z", "2024-02-01T00:00:00Z", assigned_to=BOB, priority=LOW,
+               history=[]),
+    # 111 created after as_of: not in the marts.
+    api_ticket(111, "active", "2024-03-16T00:00:00Z", "2024-03-16T00:00:00Z", assigned_to=ALICE, priority=NORMAL,
+               history=[("2024-03-16T00:00:00Z", "active")]),
+]
+
+TICKET_109_VERSIONS = [
+    ("2024-03-12T09:00:00Z", api_ticket(109, "active", "2024-03-12T08:00:00Z", "2024-03-12T08:00:00Z",
+                                        assigned_to=DAVE, priority=URGENT)),
+    ("2024-03-13T10:00:00Z", api_ticket(109, "closed", "2024-03-12T08:00:00Z", "2024-03-13T08:00:00Z",
+                                        assigned_to=ALICE, priority=LOW)),
+    ("2024-03-13T21:00:00Z", TICKETS[8]),
+]
+
+# (observed_at, ticket) for each version the pipeline saw: the current one of every ticket, and
+# ticket 109's earlier ones.
+HISTORY_VERSIONS = [(LOADED_AT, t) for t in TICKETS if t["id"] != 109] + TICKET_109_VERSIONS
+
+
+# --- stand-in for a pipeline run ------------------------------------------------------------------
+
+TIMESTAMP_COLUMNS = {"created_at", "updated_at", "due_date", "entered_at", "valid_from", "valid_to"}
+TICKETS_HISTORY_COLUMNS = ["id", "updated_at", "status", "assigned_to__id", "assigned_to__name",
+                           "priority__id", "priority__name", "due_date"]
+
+
+def write_raw_tables(db_path: Path, tickets: list[dict], history_versions: list[tuple[str, dict]]) -> None:
+    """Write API-shaped tickets as the pipeline's raw tables in schema ``usercom`` of ``db_path``.
+
+    Like dlt: nested objects become ``parent__child`` columns, a column no ticket had a value for is
+    not created, ``status_history`` becomes ``tickets__status_history`` (absent when no ticket had
+    one) and ``history_versions`` ((observed_at, ticket) pairs) become ``tickets_history`` (SCD2).
+    """
+    def flatten(ticket: dict) -> dict:
+        row = {}
+        for key, value in ticket.items():
+            if isinstance(value, dict):
+                row.update({f"{key}__{k}": v for k, v in value.items()})
+            elif not isinstance(value, list) and value is not None or key in ("id", "status"):
+                row[key] = value
+        return row
+
+    def create(con, table: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        columns = list(dict.fromkeys(c for r in rows for c in r if r[c] is not None))
+        def sql_type(c):
+            sample = next(r[c] for r in rows if r.get(c) is not None)
+            return "TIMESTAMPTZ" if c in TIMESTAMP_COLUMNS else {int: "BIGINT", float: "DOUBLE"}.get(type(sample), "VARCHAR")
+        con.execute(f"create table usercom.{table} ({', '.join(f'{c} {sql_type(c)}' for c in columns)})")
+        con.executemany(f"insert into usercom.{table} values ({', '.join('?' for _ in columns)})",
+                        [[r.get(c) for c in columns] for r in rows])
+
+    ticket_rows = [{**flatten(t), "_dlt_id": f"t{t['id']}", "_dlt_load_id": "1710590400.0"} for t in tickets]
+    history_rows = [
+        {"ticket_id": t["id"], "position": i, "entered_at": h["entered_at"], "status": h["status"],
+         "_dlt_id": f"t{t['id']}h{i}", "_dlt_parent_id": f"t{t['id']}", "_dlt_root_id": f"t{t['id']}", "_dlt_list_idx": i}
+        for t in tickets for i, h in enumerate(t.get("status_history") or [])
+    ]
+    by_ticket: dict[int, list[tuple[str, dict]]] = {}
+    for observed_at, ticket in sorted(history_versions, key=lambda v: v[0]):
+        by_ticket.setdefault(ticket["id"], []).append((observed_at, ticket))
+    version_rows = [
+        {**{c: flatten(t).get(c) for c in TICKETS_HISTORY_COLUMNS},
+         "valid_from": seen, "valid_to": versions[i + 1][0] if i + 1 < len(versions) else None}
+        for versions in by_ticket.values() for i, (seen, t) in enumerate(versions)
+    ]
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema if not exists usercom")
+        create(con, "tickets", ticket_rows)
+        create(con, "tickets__status_history", history_rows)
+        create(con, "tickets_history", version_rows)
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def policy_file(tmp_path) -> Path:
+    path = tmp_path / "sla_policy.toml"
+    path.write_text(POLICY)
+    return path
+
+
+@pytest.fixture()
+def built(tmp_path, policy_file):
+    """The hand-made tickets loaded and built; yields (database path, BuildResult)."""
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    result = build(db, policy_path=policy_file)
+    return db, result
+
+
+def rows(db: Path, sql: str) -> list[dict]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def by_id(db: Path) -> dict[int, dict]:
+    return {r["ticket_id"]: r for r in rows(db, "select * from analytics.fct_tickets")}
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+# --- the test data is API-shaped ------------------------------------------------------------------
+
+def test_test_tickets_have_the_shape_the_api_lists():
+    seed = json.loads(FIXTURE.read_text())["results"][0] if FIXTURE.exists() else None
+    expected_keys = set(seed) if seed else set(api_ticket(1, "active", "", "")) - {"status_history"}
+    for ticket in TICKETS:
+        assert set(ticket) - {"status_history"} == expected_keys
+
+
+# --- fct_tickets, one ticket at a time ------------------------------------------------------------
+
+CLOSURES = {
+    # id: (status, is_open, first_closed_at, last_closed_at, source, first h, full h, reopens)
+    101: ("closed", False, "2024-03-04T15:00Z", "2024-03-04T15:00Z", "status_history", 6, 6, 0),
+    102: ("closed", False, "2024-03-07T10:00Z", "2024-03-07T10:00Z", "status_history", 48, 48, 0),
+    103: ("closed", False, "2024-03-06T20:00Z", "2024-03-06T20:00Z", "status_history", 12, 12, 0),
+    104: ("archived", False, "2024-03-07T11:00Z", "2024-03-07T19:00Z", "status_history", 2, 10, 1),
+    105: ("closed", False, "2024-03-09T17:00Z", "2024-03-09T17:00Z", "status_history", 33, 33, 0),
+    106: ("active", True, None, None, None, None, None, 0),
+    107: ("draft", True, None, None, None, None, None, 0),
+    108: ("closed", False, "2024-03-02T06:00Z", "2024-03-02T06:00Z", "updated_at", 30, 30, 0),
+    109: ("closed", False, "2024-03-13T08:00Z", "2024-03-13T08:00Z", "observed", 24, 24, 0),
+    110: ("active", True, None, None, None, None, None, 0),
+}
+
+
+def test_closures_and_resolution_hours(built):
+    db, _ = built
+    tickets = by_id(db)
+    assert sorted(tickets) == sorted(CLOSURES)  # 111 was created after as_of
+    for ticket_id, (status, is_open, first, last, source, first_h, full_h, reopens) in CLOSURES.items():
+        t = tickets[ticket_id]
+        assert (t["status"], t["is_open"]) == (status, is_open), ticket_id
+        assert t["first_closed_at"] == (utc(first) if first else None), ticket_id
+        assert t["last_closed_at"] == (utc(last) if last else None), ticket_id
+        assert t["closed_at_source"] == source, ticket_id
+        assert t["first_resolution_hours"] == first_h, ticket_id
+        assert t["full_resolution_hours"] == full_h, ticket_id
+        assert t["reopen_count"] == reopens, ticket_id
+
+
+HOURS_IN_STATUS = {
+    # id: (active, draft, closed, archived); each row sums to created_at -> as_of
+    101: (6, 0, 261, 0),
+    102: (48, 0, 194, 0),
+    103: (12, 0, 208, 0),
+    104: (8, 0, 74, 113),
+    105: (23, 10, 139, 0),
+    106: (99, 0, 0, 0),
+    107: (4, 2, 0, 0),
+    108: (30, 0, 318, 0),
+    109: (24, 0, 52, 0),
+    110: (1044, 0, 0, 0),
+}
+
+
+def test_hours_in_each_status(built):
+    db, _ = built
+    tickets = by_id(db)
+    for ticket_id, expected in HOURS_IN_STATUS.items():
+        t = tickets[ticket_id]
+        got = (t["hours_in_active"], t["hours_in_draft"], t["hours_in_closed"], t["hours_in_archived"])
+        assert got == expected, ticket_id
+
+
+DUE = {
+    # id: (has_due_date, due_target_hours, closed_on_time, due_variance_hours, is_overdue, hours_to_due, due_soon)
+    101: (True, 15, True, -9, False, None, False),
+    102: (True, 24, False, 24, False, None, False),
+    103: (False, None, None, None, False, None, False),
+    104: (True, 24, True, -22, False, None, False),
+    105: (True, 40, True, -7, False, None, False),
+    106: (True, 48, None, None, True, -51, False),
+    107: (True, 18, None, None, False, 12, True),
+    108: (False, None, None, None, False, None, False),
+    109: (False, None, None, None, False, None, False),
+    110: (False, None, None, None, False, None, False),
+}
+
+
+def test_due_date_metrics(built):
+    db, _ = built
+    tickets = by_id(db)
+    columns = ["has_due_date", "due_target_hours", "closed_on_time", "due_variance_hours", "is_overdue",
+               "hours_to_due", "due_soon"]
+    for ticket_id, expected in DUE.items():
+        assert tuple(tickets[ticket_id][c] for c in columns) == expected, ticket_id
+
+
+SLA = {
+    # id: (sla_target_hours, sla_breach_at, is_sla_breached, is_sla_active)
+    101: (8, "2024-03-04T17:00Z", False, False),
+    102: (24, "2024-03-06T10:00Z", True, False),
+    103: (72, "2024-03-09T08:00Z", False, False),
+    104: (8, "2024-03-07T17:00Z", False, False),
+    105: (24, "2024-03-09T18:00Z", False, False),  # 10 h of draft pushed it from 03-09 08:00
+    106: (24, "2024-03-12T09:00Z", True, False),
+    107: (8, None, False, True),  # clock stopped in draft with 4 h to go
+    108: (48, "2024-03-03T00:00Z", False, False),  # no priority: the default target
+    109: (72, "2024-03-15T08:00Z", False, False),
+    110: (72, "2024-02-04T00:00Z", True, False),
+}
+
+
+def test_priority_sla(built):
+    db, _ = built
+    tickets = by_id(db)
+    for ticket_id, (target, breach_at, breached, active) in SLA.items():
+        t = tickets[ticket_id]
+        assert t["sla_target_hours"] == target, ticket_id
+        assert t["sla_breach_at"] == (utc(breach_at) if breach_at else None), ticket_id
+        assert (t["is_sla_breached"], t["is_sla_active"]) == (breached, active), ticket_id
+
+
+AGE = {
+    # id: (open_age_hours, hours_since_update, age_bucket)
+    101: (None, 261, None),
+    102: (None, 194, None),
+    103: (None, 208, None),
+    104: (None, 113, None),
+    105: (None, 139, None),
+    106: (99, 99, "3-7d"),  # its update on 03-16 is after as_of
+    107: (6, 2, "<1d"),
+    108: (None, 318, None),
+    109: (None, 40, None),
+    110: (1044, 1044, ">30d"),
+}
+
+
+def test_age_of_open_tickets(built):
+    db, _ = built
+    tickets = by_id(db)
+    for ticket_id, expected in AGE.items():
+        t = tickets[ticket_id]
+        assert (t["open_age_hours"], t["hours_since_update"], t["age_bucket"]) == expected, ticket_id
+
+
+def test_ticket_keys_point_at_dimension_members(built):
+    db, _ = built
+    tickets = by_id(db)
+    assert (tickets[108]["priority_id"], tickets[108]["assignee_id"], tickets[108]["author_id"]) == (-1, -1, 3)
+    assert (tickets[109]["priority_id"], tickets[109]["assignee_id"]) == (3, 2)  # current, not v1's
+    assert (tickets[102]["created_week"].isoformat(), tickets[102]["created_iso_week"]) == ("2024-03-04", "2024-W10")
+    assert (tickets[110]["created_week"].isoformat(), tickets[110]["created_iso_week"]) == ("2024-01-29", "2024-W05")
+
+
+# --- status intervals -----------------------------------------------------------------------------
+
+def test_status_intervals_run_from_creation_to_as_of(built):
+    db, _ = built
+    got = {
+        ticket_id: [(r["status"], r["entered_at"], r["left_at"], r["hours"], r["is_current"], r["entered_from"])
+                    for r in rows(db, f"select * from analytics.fct_ticket_status_intervals "
+                                      f"where ticket_id = {ticket_id} order by interval_seq")]
+        for ticket_id in (104, 108, 109, 110)
+    }
+    as_of = AS_OF
+    assert got[104] == [
+        ("active", utc("2024-03-07T09:00Z"), utc("2024-03-07T11:00Z"), 2, False, "created"),
+        ("closed", utc("2024-03-07T11:00Z"), utc("2024-03-07T13:00Z"), 2, False, "status_history"),
+        ("active", utc("2024-03-07T13:00Z"), utc("2024-03-07T19:00Z"), 6, False, "status_history"),
+        ("closed", utc("2024-03-07T19:00Z"), utc("2024-03-10T19:00Z"), 72, False, "status_history"),
+        ("archived", utc("2024-03-10T19:00Z"), as_of, 113, True, "status_history"),
+    ]
+    assert got[108] == [
+        ("active", utc("2024-03-01T00:00Z"), utc("2024-03-02T06:00Z"), 30, False, "created"),
+        ("closed", utc("2024-03-02T06:00Z"), as_of, 318, True, "updated_at"),
+    ]
+    assert got[109] == [
+        ("active", utc("2024-03-12T08:00Z"), utc("2024-03-13T08:00Z"), 24, False, "created"),
+        ("closed", utc("2024-03-13T08:00Z"), as_of, 52, True, "observed"),
+    ]
+    assert got[110] == [("active", utc("2024-02-01T00:00Z"), as_of, 1044, True, "created")]
+
+
+# --- aggregates -----------------------------------------------------------------------------------
+
+AGG_COLUMNS = ["tickets_created", "tickets_closed", "tickets_open", "tickets_overdue", "tickets_breached",
+               "median_resolution_hours", "p90_resolution_hours", "on_time_rate", "breach_rate", "reopen_rate"]
+
+
+def test_sla_by_priority_and_week(built):
+    db, _ = built
+    got = {(r["priority_name"], r["iso_week"]): tuple(r[c] for c in AGG_COLUMNS)
+           for r in rows(db, "select * from analytics.agg_sla_by_priority")}
+    assert got == {
+        # High W10: 101 and 104; resolution 6 and 2 h -> median 4, p90 2 + 0.9 * 4 = 5.6; 104 reopened
+        ("High", "2024-W10"): (2, 2, 0, 0, 0, 4, pytest.approx(5.6), 1.0, 0.0, 0.5),
+        # Normal W10: 102 (late, breached) and 105; 48 and 33 h -> median 40.5, p90 33 + 0.9 * 15 = 46.5
+        ("Normal", "2024-W10"): (2, 2, 0, 0, 1, 40.5, pytest.approx(46.5), 0.5, 0.5, 0.0),
+        ("Low", "2024-W10"): (1, 1, 0, 0, 0, 12, 12, None, 0.0, 0.0),  # 103, no due date
+        ("(no priority)", "2024-W09"): (1, 1, 0, 0, 0, 30, 30, None, 0.0, 0.0),  # 108
+        ("Low", "2024-W05"): (1, 0, 1, 0, 1, None, None, None, 1.0, None),  # 110, open and breached
+        ("Normal", "2024-W11"): (1, 0, 1, 1, 1, None, None, None, 1.0, None),  # 106, open and overdue
+        ("High", "2024-W11"): (1, 0, 1, 0, 0, None, None, None, None, None),  # 107: SLA still running
+        ("Low", "2024-W11"): (1, 1, 0, 0, 0, 24, 24, None, 0.0, 0.0),  # 109
+    }
+
+
+def test_sla_by_agent_and_week(built):
+    db, _ = built
+    got = {(r["agent_name"], r["iso_week"]): tuple(r[c] for c in AGG_COLUMNS)
+           for r in rows(db, "select * from analytics.agg_sla_by_agent")}
+    assert got == {
+        ("Agent Bob", "2024-W10"): (2, 2, 0, 0, 0, 4, pytest.approx(5.6), 1.0, 0.0, 0.5),  # 101, 104
+        # 102 and 103: 48 and 12 h -> median 30, p90 12 + 0.9 * 36 = 44.4; only 102 has a due date (late)
+        ("Agent Alice", "2024-W10"): (2, 2, 0, 0, 1, 30, pytest.approx(44.4), 0.0, 0.5, 0.0),
+        # 106 (open, overdue, breached) and 109 (closed in 24 h, met)
+        ("Agent Alice", "2024-W11"): (2, 1, 1, 1, 1, 24, 24, None, 0.5, 0.0),
+        ("Agent Carol", "2024-W10"): (1, 1, 0, 0, 0, 33, 33, 1.0, 0.0, 0.0),  # 105
+        ("Agent Bob", "2024-W11"): (1, 0, 1, 0, 0, None, None, None, None, None),  # 107
+        ("Agent Bob", "2024-W05"): (1, 0, 1, 0, 1, None, None, None, 1.0, None),  # 110
+        ("(nobody)", "2024-W09"): (1, 1, 0, 0, 0, 30, 30, None, 0.0, 0.0),  # 108
+    }
+
+
+def test_backlog_daily(built):
+    db, _ = built
+    backlog = {(r["day"].isoformat(), r["priority_name"]): r for r in rows(db, "select * from analytics.rpt_backlog_daily")}
+    assert len(backlog) == 44 * 5  # 2024-02-01 .. 2024-03-15 x High, Normal, Low, Urgent, (no priority)
+
+    def counts(day, priority):
+        r = backlog[(day, priority)]
+        return r["open_tickets"], r["opened_tickets"], r["closed_tickets"], r["reopened_tickets"], r["overdue_tickets"]
+
+    # (open at end of day, opened, closed, reopened, overdue at end of day)
+    assert counts("2024-02-01", "Low") == (1, 1, 0, 0, 0)  # 110
+    assert counts("2024-03-01", "(no priority)") == (1, 1, 0, 0, 0)  # 108 opened at midnight
+    assert counts("2024-03-02", "(no priority)") == (0, 0, 1, 0, 0)
+    assert counts("2024-03-06", "Normal") == (1, 0, 0, 0, 1)  # 102 open, due 03-06 10:00
+    assert counts("2024-03-07", "Normal") == (0, 0, 1, 0, 0)
+    assert counts("2024-03-07", "High") == (0, 1, 2, 1, 0)  # 104 closed, reopened, closed
+    assert counts("2024-03-12", "Low") == (2, 1, 0, 0, 0)  # 110 and 109
+    assert counts("2024-03-12", "Normal") == (1, 0, 0, 0, 0)  # 106, due 03-13 09:00
+    assert counts("2024-03-13", "Normal") == (1, 0, 0, 0, 1)
+    assert counts("2024-03-13", "Low") == (1, 0, 1, 0, 0)
+    # the day of as_of ends at as_of: 106 open (closes 03-16), 107 opened, 110 still open
+    assert counts("2024-03-15", "High") == (1, 1, 0, 0, 0)
+    assert counts("2024-03-15", "Normal") == (1, 0, 0, 0, 1)
+    assert counts("2024-03-15", "Low") == (1, 0, 0, 0, 0)
+    assert counts("2024-03-15", "(no priority)") == (0, 0, 0, 0, 0)
+    assert backlog[("2024-03-15", "High")]["snapshot_at"] == AS_OF
+    assert backlog[("2024-03-14", "High")]["snapshot_at"] == utc("2024-03-15T00:00Z")
+    assert all(r["open_tickets"] == 0 for (_, p), r in backlog.items() if p == "Urgent")
+
+
+def test_dimensions_hold_everyone_seen_anywhere(built):
+    db, _ = built
+    agents = {r["agent_id"]: (r["agent_name"], r["seen_as_assignee"], r["seen_as_author"])
+              for r in rows(db, "select * from analytics.dim_agents")}
+    assert agents == {
+        1: ("Agent Bob", True, True),
+        2: ("Agent Alice", True, True),
+        3: ("Agent Carol", True, True),
+        4: ("Agent Dave", True, False),  # assigned in an old version of 109 only
+        -1: ("(nobody)", False, False),
+    }
+    priorities = {r["priority_id"]: (r["priority_name"], r["priority_order"], r["sla_target_hours"], r["uses_default_target"])
+                  for r in rows(db, "select * from analytics.dim_priorities")}
+    assert priorities == {
+        1: ("High", 1, 8, False),
+        2: ("Normal", 2, 24, False),  # the policy says "normal": names match case-insensitively
+        3: ("Low", 3, 72, False),
+        4: ("Urgent", None, 48, True),  # seen only in tickets_history, which carries no order
+        -1: ("(no priority)", None, 48, True),
+    }
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+MARTS = ["agg_sla_by_agent", "agg_sla_by_priority", "dim_agents", "dim_priorities", "fct_ticket_status_intervals",
+         "fct_tickets", "rpt_backlog_daily", "rpt_sla_by_priority"]
+
+
+def test_build_result_reports_models_tests_and_as_of(built, tmp_path):
+    _, result = built
+    assert sorted(m for m in result.models if not m.startswith(("stg_", "int_"))) == MARTS
+    assert result.models.index("stg_tickets") < result.models.index("int_ticket_status_events") < result.models.index("fct_tickets")
+    assert result.tests_passed == 2 * len(MARTS) + len(list(model_graph.ROOT.joinpath("data_tests").glob("*.sql")))
+    assert result.as_of == AS_OF
+    assert result.seconds > 0
+    assert result.published == [tmp_path / "marts" / f"{m}.parquet" for m in result.models if m in MARTS]
+
+
+def test_as_of_argument_overrides_the_policy_file(tmp_path, policy_file):
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    result = build(db, as_of=datetime(2024, 3, 16, 12, tzinfo=timezone.utc), policy_path=policy_file)
+    assert result.as_of == datetime(2024, 3, 16, 12, tzinfo=timezone.utc)
+    tickets = by_id(db)
+    assert 111 in tickets
+    assert (tickets[106]["status"], tickets[106]["first_closed_at"]) == ("closed", utc("2024-03-16T09:00Z"))
+
+
+def test_build_copes_with_missing_columns_and_tables(tmp_path, policy_file):
+    # no status_history, no tickets_history, no assignee, priority or due date on any ticket
+    db = tmp_path / "tickets.duckdb"
+    tickets = [api_ticket(1, "closed", "2024-03-14T00:00:00Z", "2024-03-14T06:00:00Z", author=None),
+               api_ticket(2, "active", "2024-03-15T00:00:00Z", "2024-03-15T00:00:00Z", author=None)]
+    write_raw_tables(db, tickets, [])
+    build(db, policy_path=policy_file)
+    got = by_id(db)
+    assert (got[1]["closed_at_source"], got[1]["first_resolution_hours"], got[1]["priority_id"]) == ("updated_at", 6, -1)
+    assert (got[2]["is_open"], got[2]["open_age_hours"], got[2]["sla_target_hours"]) == (True, 12, 48)
+
+
+def test_data_test_failure_names_the_test_and_keys_and_keeps_the_last_good_build(built, policy_file):
+    db, _ = built
+    marts_dir = db.parent / "marts"
+    before = (marts_dir / "fct_tickets.parquet").read_bytes()
+    with duckdb.connect(str(db)) as con:
+        con.execute("insert into usercom.tickets (id, status, name, created_at, updated_at) "
+                    "values (999, 'pending', 'odd', '2024-03-10T00:00:00Z', '2024-03-10T00:00:00Z')")
+    with pytest.raises(DataTestFailed) as failed:
+        build(db, policy_path=policy_file)
+    assert "accepted_status_values" in str(failed.value)
+    assert "ticket_id=999" in str(failed.value)
+    assert [f.name for f in failed.value.failures] == ["accepted_status_values"]
+    assert 999 not in by_id(db)  # rolled back: the last good build is still there
+    assert (marts_dir / "fct_tickets.parquet").read_bytes() == before
+
+
+def test_close_recorded_before_creation_fails_the_duration_and_interval_tests(tmp_path, policy_file):
+    db = tmp_path / "tickets.duckdb"
+    bad = api_ticket(1, "closed", "2024-03-10T00:00:00Z", "2024-03-10T00:00:00Z",
+                     history=[("2024-03-10T00:00:00Z", "active"), ("2024-03-09T00:00:00Z", "closed")])
+    write_raw_tables(db, [bad], [])
+    with pytest.raises(DataTestFailed) as failed:
+        build(db, policy_path=policy_file)
+    names = {f.name for f in failed.value.failures}
+    assert {"no_negative_durations", "status_intervals_cover_created_to_as_of"} <= names
+    assert "ticket_id=1" in str(failed.value)
+
+
+def test_build_order_is_derived_from_references_not_file_listing(monkeypatch):
+    expected = [m.name for m in runner.plan()]
+    files = model_graph.list_model_files()
+    for seed in range(5):
+        shuffled = random.Random(seed).sample(files, len(files))
+        monkeypatch.setattr(runner, "list_model_files", lambda shuffled=shuffled: shuffled)
+        order = runner.plan()
+        assert [m.name for m in order] == expected
+        position = {m.name: i for i, m in enumerate(order)}
+        for model in order:
+            assert all(position[dep] < position[model.name] for dep in model.depends_on if dep in position)
+
+
+def test_build_with_reversed_file_listing_succeeds(tmp_path, policy_file, monkeypatch):
+    files = list(reversed(sorted(model_graph.list_model_files())))
+    monkeypatch.setattr(runner, "list_model_files", lambda: files)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    assert build(db, policy_path=policy_file).tests_passed > 0
+
+
+def test_unknown_reference_and_cycle_are_refused(tmp_path):
+    (tmp_path / "marts").mkdir()
+    a, b = tmp_path / "marts" / "a.sql", tmp_path / "marts" / "b.sql"
+    a.write_text("select * from analytics.b -- not analytics.c, a comment")
+    b.write_text("select * from analytics.a")
+    with pytest.raises(model_graph.ModelGraphError, match="cycle"):
+        model_graph.build_order(model_graph.load_models([a, b]))
+    b.write_text("select * from analytics.nowhere")
+    with pytest.raises(model_graph.ModelGraphError, match="analytics.nowhere"):
+        model_graph.build_order(model_graph.load_models([a, b]))
+
+
+def test_marts_are_published_as_parquet(built):
+    db, result = built
+    marts_dir = db.parent / "marts"
+    assert sorted(p.name for p in marts_dir.iterdir()) == sorted(f"{m}.parquet" for m in MARTS)  # no temp files left
+    for mart in MARTS:
+        table = pq.read_table(marts_dir / f"{mart}.parquet")
+        assert table.num_rows == rows(db, f"select count(*) as n from analytics.{mart}")[0]["n"]
+    assert pq.read_table(marts_dir / "fct_tickets.parquet").column("ticket_id").to_pylist() != []
+
+
+def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch):
+    db, _ = built
+    marts_dir = db.parent / "marts"
+    before = {p.name: p.read_bytes() for p in marts_dir.iterdir()}
+    moves = []
+    real_replace = os.replace
+
+    def failing_second_replace(src, dst):
+        moves.append((Path(src), Path(dst)))
+        if len(moves) == 2:
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(publish.os, "replace", failing_second_replace)
+    with duckdb.connect(str(db)) as con:
+        with pytest.raises(OSError, match="disk full"):
+            publish.publish_parquet(con, MARTS, marts_dir)
+    (src, dst), _ = moves
+    assert src.parent == dst.parent == marts_dir and src.name != dst.name
+    assert sorted(p.name for p in marts_dir.iterdir()) == sorted(before)  # the failed temp file is gone
+    second = moves[1][1].name
+    assert (marts_dir / second).read_bytes() == before[second]  # untouched by the failed write
+
+
+def test_every_mart_column_has_a_comment(built):
+    db, _ = built
+    columns = rows(db, "select table_name, column_name, comment from duckdb_columns() "
+                       f"where schema_name = 'analytics' and table_name in {tuple(MARTS)}")
+    assert columns and all(c["comment"] for c in columns), [c for c in columns if not c["comment"]]
+    tables = {r["table_name"]: r["comment"] for r in rows(db, "select table_name, comment from duckdb_tables() where schema_name = 'analytics'")}
+    assert tables["fct_tickets"].startswith("One row per ticket")
+    comment = next(c["comment"] for c in columns if (c["table_name"], c["column_name"]) == ("fct_tickets", "is_overdue"))
+    assert "due_date before as_of" in comment
+
+
+def test_every_mart_column_is_in_the_readme(built):
+    db, _ = built
+    readme = (model_graph.ROOT / "README.md").read_text()
+    for c in rows(db, f"select table_name, column_name from duckdb_columns() where schema_name = 'analytics' and table_name in {tuple(MARTS)}"):
+        assert f"`{c['column_name']}`" in readme, c
+
+
+# --- report and policy ----------------------------------------------------------------------------
+
+def test_sla_report_shows_each_priority(built):
+    db, _ = built
+    report = render_sla_report(db)
+    lines = report.splitlines()
+    assert lines[0] == "SLA by priority, tickets created up to 2024-03-15 12:00 UTC"
+    assert lines[1].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
+                                "median", "h", "p90", "h"]
+    body = {line.rsplit(maxsplit=8)[0]: line.rsplit(maxsplit=8)[1:] for line in lines[3:]}
+    assert body == {
+        "High": ["8", "1", "0", "2", "100%", "0%", "4.0", "5.6"],
+        "Normal": ["24", "1", "1", "2", "50%", "67%", "40.5", "46.5"],
+        "Low": ["72", "1", "0", "2", "-", "33%", "18.0", "22.8"],
+        "(no priority)": ["48", "0", "0", "1", "-", "0%", "30.0", "30.0"],
+    }
+    assert list(body) == ["High", "Normal", "Low", "(no priority)"]  # by User.com's order; Urgent has no tickets
+
+
+def test_sla_report_before_any_build(tmp_path):
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS[:1], [])
+    with pytest.raises(MartsNotBuilt):
+        render_sla_report(db)
+
+
+def test_policy_defaults_overrides_and_mistakes(tmp_path):
+    packaged = load_policy(None, None)
+    assert packaged.terminal_statuses == ("closed", "archived")
+    assert packaged.clock_stopping_statuses == ("draft",)
+    assert abs((datetime.now(timezone.utc) - packaged.as_of).total_seconds()) < 60  # "now"
+    naive = load_policy(None, datetime(2024, 1, 1, 12))
+    assert naive.as_of == datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY.replace("as_of =", "as_off ="))
+    with pytest.raises(PolicyError, match="as_off"):
+        load_policy(path, None)
+    path.write_text(POLICY.replace('["draft"]', '["draft", "closed"]'))
+    with pytest.raises(PolicyError, match="closed"):
+        load_policy(path, None)
