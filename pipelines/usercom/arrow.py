@@ -267,7 +267,7 @@ class PageFlattener:
         columns = {}
         for name in s.HISTORY_FIELDS:
             columns[name] = tickets.column(name).combine_chunks()
-        columns["observed_at"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
+        columns["valid_from"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
         return _table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
