@@ -1,14 +1,15 @@
-"""The `usercom-tickets` command line: run, demo, sandbox."""
+"""The `usercom-tickets` command line: run, transform, report, demo, sandbox."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from pipelines.load import RunSummary, data_dir, run_pipeline
+from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
@@ -48,17 +49,42 @@ def explain(error: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    directory = _data_dir(args)
     summary = run_pipeline(
-        _data_dir(args), destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
+        directory, destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
     )
     _print_summary(summary)
+    if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
+        _build_marts(directory, args.as_of, args.policy)
     return 2 if args.strict and summary.rejected else 0
+
+
+def _transform(args: argparse.Namespace) -> int:
+    _build_marts(_data_dir(args), args.as_of, args.policy)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from transforms.report import render_sla_report
+
+    print(render_sla_report(_data_dir(args) / DUCKDB_FILE))
+    return 0
+
+
+def _build_marts(directory: Path, as_of: Optional[datetime], policy: Optional[str]) -> None:
+    from transforms.runner import build
+
+    result = build(directory / DUCKDB_FILE, as_of=as_of, policy_path=Path(policy) if policy else None)
+    print(f"built {len(result.models)} models into schema analytics as of {result.as_of.isoformat()}, "
+          f"{result.tests_passed} data tests passed, marts published to {directory / 'marts'}, in {result.seconds:.1f} s")
 
 
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
+    from pipelines.sandbox.generate import DEFAULT_NOW
 
     directory = _data_dir(args)
+    as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
     with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
         print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
         summary = run_pipeline(
@@ -66,6 +92,10 @@ def _demo(args: argparse.Namespace) -> int:
             source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url},
         )
     _print_summary(summary)
+    _build_marts(directory, as_of, args.policy)
+    from transforms.report import render_sla_report
+
+    print(render_sla_report(directory / DUCKDB_FILE))
     return 0
 
 
@@ -83,6 +113,14 @@ def _print_summary(summary: RunSummary) -> None:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).resolve() if args.data_dir else data_dir()
+
+
+def _as_of(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-06-01T00:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _statuses(value: Optional[str]) -> Optional[list[str]]:
@@ -105,20 +143,37 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(command=handler)
         return sub
 
-    def outputs(sub: argparse.ArgumentParser) -> None:
+    def data(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--data-dir", help="where outputs go (default: USERCOM_DATA_DIR or ./data)")
+
+    def outputs(sub: argparse.ArgumentParser) -> None:
+        data(sub)
         sub.add_argument("--destination", default="duckdb",
                          help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt destination name")
+
+    def sla(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--as-of", type=_as_of, help="the moment SLA metrics are computed at (default: the policy file's, else now)")
+        sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
 
     run = command("run", _run, "extract every ticket of the configured account and load it")
     outputs(run)
     run.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursors and re-read every ticket")
     run.add_argument("--strict", action="store_true", help="exit with code 2 when any ticket was rejected")
+    run.add_argument("--no-transform", action="store_true", help="extract and load only; skip the SLA marts")
+    sla(run)
+
+    transform = command("transform", _transform, "build the SLA marts (schema analytics) and run their data tests")
+    data(transform)
+    sla(transform)
+
+    report = command("report", _report, "print the headline SLA table from the built marts")
+    data(report)
 
     demo = command("demo", _demo, "start the bundled sandbox API in-process, run the pipeline against it, print a summary")
     outputs(demo)
     demo.add_argument("--tickets", type=int, default=DEMO_TICKETS, help=f"sandbox tickets (default {DEMO_TICKETS})")
+    sla(demo)
 
     sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C")
     sandbox.add_argument("--tickets", type=int, default=DEMO_TICKETS)

@@ -1,0 +1,41 @@
+"""The command line end to end, in fresh processes as a scheduler would run it."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.sandbox import SANDBOX_API_KEY
+from tests.test_http_contract import cli
+
+
+def test_demo_loads_the_sandbox_builds_the_marts_and_prints_the_sla_report(tmp_path):
+    result = cli("demo", "--tickets", "800", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 0, result.stderr
+    assert "800 tickets loaded (800 new" in result.stdout
+    assert "data tests passed" in result.stdout and "SLA by priority" in result.stdout
+    with duckdb.connect(str(tmp_path / "data" / "tickets.duckdb"), read_only=True) as con:
+        marts = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'analytics' AND table_type = 'BASE TABLE'").fetchall()]
+        assert {"fct_tickets", "agg_sla_by_priority", "rpt_backlog_daily"} <= set(marts)
+        assert all(con.execute(f"SELECT count(*) FROM analytics.{m}").fetchall()[0][0] > 0 for m in marts)
+        assert con.execute("SELECT count(*) FROM analytics.fct_tickets").fetchall() == [(800,)]
+    assert (tmp_path / "data" / "marts" / "fct_tickets.parquet").exists()
+
+
+def test_run_then_report_and_transform_with_a_pinned_as_of(sandbox, tmp_path):
+    server = sandbox(tickets=300)
+    env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url}
+    data = str(tmp_path / "data")
+    assert cli("run", "--data-dir", data, "--as-of", "2024-06-01T00:00:00Z", env=env).returncode == 0
+    report = cli("report", "--data-dir", data)
+    assert report.returncode == 0 and "2024-06-01 00:00 UTC" in report.stdout
+    rebuilt = cli("transform", "--data-dir", data, "--as-of", "2024-05-01T00:00:00Z")
+    assert rebuilt.returncode == 0 and "as of 2024-05-01T00:00:00+00:00" in rebuilt.stdout
+    bad = cli("transform", "--data-dir", data, "--as-of", "yesterday")
+    assert bad.returncode == 2 and "not an ISO 8601 timestamp" in bad.stderr
+
+
+def test_report_before_any_run_says_what_to_do(tmp_path):
+    result = cli("report", "--data-dir", str(tmp_path / "empty"))
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
