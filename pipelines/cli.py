@@ -60,15 +60,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    _build_marts(_data_dir(args), args.as_of, args.policy)
+    _build_marts(_loaded_dir(args), args.as_of, args.policy)
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from transforms.report import render_sla_report
 
-    print(render_sla_report(_data_dir(args) / DUCKDB_FILE))
+    print(render_sla_report(_loaded_dir(args) / DUCKDB_FILE))
     return 0
+
+
+def _loaded_dir(args: argparse.Namespace) -> Path:
+    directory = _data_dir(args)
+    if not (directory / DUCKDB_FILE).exists():
+        raise UsercomError(f"no data in {directory}: run `usercom-tickets run` (or `make demo`) first, or pass --data-dir")
+    return directory
 
 
 def _build_marts(directory: Path, as_of: Optional[datetime], policy: Optional[str]) -> None:
