@@ -441,13 +441,25 @@ def test_sandbox_binds_to_loopback_only():
         assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/api/public/")
 
 
-def test_serving_every_page_is_fast(make_sandbox, api):
-    """A regression guard (the real figure, >1,000 pages/s, is measured out of process)."""
+def test_serving_every_page_has_no_stalls(make_sandbox, api):
+    """A guard against 40 ms Nagle/delayed-ACK stalls or O(n) pages, loose enough for a busy CI box.
+
+    The real figure (server ~0.2 ms CPU a page) is measured out of process, with the server alone.
+    """
     server = make_sandbox(tickets=30_000)
     started = time.perf_counter()
     pages = sum(len(fetch_all(api, tickets_url(server, s))[1]) for s in (None, *STATUSES))
     assert pages >= 600
-    assert pages / (time.perf_counter() - started) > 150
+    assert pages / (time.perf_counter() - started) > 40
+
+
+def test_pages_are_rendered_once_and_cached_until_the_data_changes(make_sandbox):
+    server = make_sandbox(tickets=500)
+    store, prefix = server._store, server.base_url + "tickets/?cursor="
+    first = store.page("closed", None, 100, prefix, "&status=closed")
+    assert store.page("closed", None, 100, prefix, "&status=closed") is first
+    server.update_ticket(1, name="changed")
+    assert store.page("closed", None, 100, prefix, "&status=closed") is not first
 
 
 def test_command_line_serves_until_interrupted():

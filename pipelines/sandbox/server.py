@@ -291,20 +291,25 @@ class SandboxServer:
     def _handle_get(self, handler: _Handler) -> None:
         """Apply the knobs in order (hook, latency, 429, 5xx, auth) and serve one GET."""
         opts = self.options
-        split = urlsplit(handler.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        number, entry = self._begin(handler, opts)
-        self._respond(handler, opts, number, split.path, query, entry)
+        path, query = self._split(handler.path)
+        number, entry = self._begin(handler, opts, path, query)
+        self._respond(handler, opts, number, path, query, entry)
 
     def _handle_other(self, handler: _Handler) -> None:
         """Answer a non-GET method with 405 (logged like any request)."""
         opts = self.options
-        _, entry = self._begin(handler, opts)
+        _, entry = self._begin(handler, opts, *self._split(handler.path))
         entry["status_code"] = 405
         body = orjson.dumps({"detail": f'Method "{handler.command}" not allowed.'})
         self._send(handler, 405, body, extra=(("Allow", "GET"),), head_only=handler.command == "HEAD")
 
-    def _begin(self, handler: _Handler, opts: SandboxOptions) -> tuple[int, dict]:
+    @staticmethod
+    def _split(target: str) -> tuple[str, dict]:
+        """Path and query parameters (last value wins) of a request target."""
+        split = urlsplit(target)
+        return split.path, {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+
+    def _begin(self, handler: _Handler, opts: SandboxOptions, path: str, query: dict) -> tuple[int, dict]:
         """Count the request and log it (redacted); return (request number, log entry).
 
         The entry is in `request_log` before anything is sent, and its
@@ -315,11 +320,10 @@ class SandboxServer:
             self._request_number += 1
             number = self._request_number
             self.stats["requests"] += 1
-        split = urlsplit(handler.path)
         authorization = handler.headers.get("Authorization")
         entry = {
-            "path": split.path,
-            "query": {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()},
+            "path": path,
+            "query": dict(query),
             "status_code": 0,
             "accept": handler.headers.get("Accept"),
             "auth_ok": self._auth_ok(authorization, opts.api_key),
