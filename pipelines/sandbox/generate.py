@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import random
+from math import log as _log
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -196,7 +197,13 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
     window = 180 * _DAY
     attachment_id = 0
     random_ = rng.random
-    expo = rng.expovariate
+    history_gap, update_gap = 1.5 * _DAY, 6 * _HOUR
+    # Every (body template, subject) description, formatted once.
+    short_bodies = {
+        (body, subject): body.format(subject=subject, subject_lc=subject.lower())
+        for body in _SHORT_BODIES
+        for subject in _SUBJECTS
+    }
 
     # `pick`/`between` are hot-loop stand-ins for rng.choice/rng.randrange (same seeded stream).
     def pick(seq):
@@ -219,19 +226,21 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
         created = now_us - between(0, window)
 
         # Status history: first entry at created_at, then gaps (mean ~1.5 days), never past now.
+        # (-log(1 - U) * mean is what rng.expovariate(1 / mean) computes, inlined.)
         path = _status_path(rng, status)
-        moment, times = created, [created]
+        created_at = iso(created)
+        moment, stamps = created, [created_at]
         for _ in path[1:]:
-            moment += min(int(expo(1.0 / (1.5 * _DAY))), (now_us - moment) // 2)
-            times.append(moment)
-        updated = moment + min(int(expo(1.0 / (6 * _HOUR))) + 1, now_us - moment)
+            moment += min(int(-_log(1.0 - random_()) * history_gap), (now_us - moment) // 2)
+            stamps.append(iso(moment))
+        updated = moment + min(int(-_log(1.0 - random_()) * update_gap) + 1, now_us - moment)
 
         subject = pick(_SUBJECTS)
         if random_() < 0.05:
             description = pick(long_texts)
             name = subject + " — « 紧急 » 🚨 <b>\"help\"</b>\n(follow-up)" if random_() < 0.5 else subject
         else:
-            description = pick(_SHORT_BODIES).format(subject=subject, subject_lc=subject.lower())
+            description = short_bodies[(pick(_SHORT_BODIES), subject)]
             name = subject
 
         due_date = None
@@ -271,7 +280,7 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
             "status": status,
             "name": name,
             "description": description,
-            "created_at": iso(created),
+            "created_at": created_at,
             "updated_at": iso(updated),
             "due_date": due_date,
             "assigned_to": assigned,
@@ -285,7 +294,7 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
         }
         if random_() < 0.85:
             ticket["status_history"] = [
-                {"entered_at": iso(t), "status": s} for t, s in zip(times, path)
+                {"entered_at": stamp, "status": s} for stamp, s in zip(stamps, path)
             ]
         if random_() < 0.3:
             ticket["custom_id"] = f"EXT-{seed}-{ticket_id:07d}"
