@@ -122,7 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
             length = headers.get("content-length", "0")
             if not length.isdigit():
                 return self._reject(400, "Bad Content-Length")
-            if int(length):
+            if int(length) > 1 << 20:
+                self.close_connection = True  # not worth reading: answer, then hang up
+            elif int(length):
                 self.rfile.read(int(length))  # keep the connection in step with the client
         handler = getattr(self, "do_" + self.command, None)
         if handler is None:
@@ -206,9 +208,13 @@ class SandboxServer:
     # ----- lifecycle -----------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        """The API root, `http://127.0.0.1:<port>/api/public/` (trailing slash); needs `start()`."""
-        if self._httpd is None:
-            raise RuntimeError("the sandbox is not started")
+        """The API root, `http://127.0.0.1:<port>/api/public/` (trailing slash).
+
+        Known once the port is: after `start()` (and still after `stop()`), or
+        from the start when a fixed port was given.
+        """
+        if self.port == 0:
+            raise RuntimeError("the sandbox has no port yet: call start() first")
         return f"http://{self.host}:{self.port}/api/public/"
 
     def start(self) -> SandboxServer:
