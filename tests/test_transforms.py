@@ -549,6 +549,16 @@ def test_build_copes_with_missing_columns_and_tables(tmp_path, policy_file):
     assert (got[2]["is_open"], got[2]["open_age_hours"], got[2]["sla_target_hours"]) == (True, 12, 48)
 
 
+def test_build_before_the_first_pipeline_run_says_so(tmp_path, policy_file):
+    db = tmp_path / "tickets.duckdb"
+    with pytest.raises(runner.RawDataMissing, match="run the pipeline first"):
+        build(db, policy_path=policy_file)
+    assert not db.exists()
+    duckdb.connect(str(db)).close()  # a database without raw tables
+    with pytest.raises(runner.RawDataMissing, match="usercom.tickets"):
+        build(db, policy_path=policy_file)
+
+
 def test_data_test_failure_names_the_test_and_keys_and_keeps_the_last_good_build(built, policy_file):
     db, _ = built
     marts_dir = db.parent / "marts"

@@ -33,11 +33,10 @@ def render_sla_report(database: Path) -> str:
     Opens ``database`` read-only. Priorities without tickets are left out; "-" marks a rate or
     duration with nothing to measure. Raises :class:`MartsNotBuilt` before the first build.
     """
+    if not Path(database).exists():
+        raise MartsNotBuilt(f"{database} does not exist: run the pipeline, then build the transforms")
     select_list = ", ".join(column for _, column, _ in _COLUMNS)
-    try:
-        con = duckdb.connect(str(database), read_only=True)
-    except duckdb.IOException as err:
-        raise MartsNotBuilt(f"cannot open {database}: {err}") from err
+    con = duckdb.connect(str(database), read_only=True)
     try:
         as_of = con.execute(f"select strftime(timezone('UTC', as_of), '%Y-%m-%d %H:%M') from {SCHEMA}.policy").fetchone()[0]
         rows = con.execute(

@@ -19,9 +19,9 @@ from transforms.docs import UndocumentedColumns, comment_mart, load_mart_docs
 from transforms.models import ROOT, SCHEMA, Model, build_order, list_model_files, load_models, references
 from transforms.policy import POLICY_TABLES, install_policy, load_policy
 from transforms.publish import publish_parquet
-from transforms.sources import install_sources, source_view_names
+from transforms.sources import RawDataMissing, install_sources, source_view_names
 
-__all__ = ["BuildResult", "DataTestFailed", "ModelFailed", "build", "plan"]
+__all__ = ["BuildResult", "DataTestFailed", "ModelFailed", "RawDataMissing", "build", "plan"]
 
 MACROS_FILE = ROOT / "macros.sql"
 
@@ -70,10 +70,13 @@ def build(
     if sorted(docs) != sorted(marts):
         raise UndocumentedColumns(f"marts/schema.toml documents {sorted(docs)}, the marts are {sorted(marts)}")
     tests = load_data_tests(docs)
+    if not database.exists():
+        raise RawDataMissing(f"{database} does not exist: run the pipeline first")
 
     con = duckdb.connect(str(database))
     try:
-        con.execute("set TimeZone = 'UTC'")
+        con.execute("set TimeZone = 'UTC'")  # days and weeks are UTC whatever the machine's zone
+        con.execute("set enable_progress_bar = false")
         con.execute("begin transaction")
         try:
             con.execute(f"drop schema if exists {SCHEMA} cascade")
