@@ -26,7 +26,7 @@ from transforms.policy import PolicyError, load_policy
 from transforms.report import MartsNotBuilt, render_sla_report
 from transforms.runner import DataTestFailed, build
 
-FIXTURE = Path("/work/shared/fixtures/tickets_seed_response.json")
+FIXTURE = Path(__file__).parent / "fixtures" / "tickets_seed_response.json"
 AS_OF = datetime(2024, 3, 15, 12, tzinfo=timezone.utc)
 LOADED_AT = "2024-03-16T12:00:00Z"  # when the pipeline saw the current versions
 
@@ -246,10 +246,11 @@ def utc(text: str) -> datetime:
 # --- the test data is API-shaped ------------------------------------------------------------------
 
 def test_test_tickets_have_the_shape_the_api_lists():
-    seed = json.loads(FIXTURE.read_text())["results"][0] if FIXTURE.exists() else None
-    expected_keys = set(seed) if seed else set(api_ticket(1, "active", "", "")) - {"status_history"}
-    for ticket in TICKETS:
-        assert set(ticket) - {"status_history"} == expected_keys
+    seed = json.loads(FIXTURE.read_text())["results"][0]
+    for ticket in TICKETS + [t for _, t in TICKET_109_VERSIONS]:
+        assert set(ticket) - {"status_history"} == set(seed)
+        for key in ("assigned_to", "author", "priority"):
+            assert ticket[key] is None or set(ticket[key]) == set(seed[key]), key
 
 
 # --- fct_tickets, one ticket at a time ------------------------------------------------------------
@@ -547,6 +548,16 @@ def test_build_copes_with_missing_columns_and_tables(tmp_path, policy_file):
     got = by_id(db)
     assert (got[1]["closed_at_source"], got[1]["first_resolution_hours"], got[1]["priority_id"]) == ("updated_at", 6, -1)
     assert (got[2]["is_open"], got[2]["open_age_hours"], got[2]["sla_target_hours"]) == (True, 12, 48)
+
+
+def test_ticket_loaded_twice_counts_once_in_its_newest_version(tmp_path, policy_file):
+    db = tmp_path / "tickets.duckdb"
+    older = api_ticket(1, "active", "2024-03-14T00:00:00Z", "2024-03-14T00:00:00Z", priority=LOW)
+    newer = api_ticket(1, "closed", "2024-03-14T00:00:00Z", "2024-03-14T12:00:00Z", priority=HIGH)
+    write_raw_tables(db, [newer, older], [])
+    build(db, policy_path=policy_file)
+    (ticket,) = by_id(db).values()
+    assert (ticket["status"], ticket["priority_id"], ticket["first_resolution_hours"]) == ("closed", 1, 12)
 
 
 def test_build_before_the_first_pipeline_run_says_so(tmp_path, policy_file):
