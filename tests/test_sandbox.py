@@ -609,3 +609,13 @@ def test_generated_texts_include_hard_unicode_and_html(generated):
     text = "".join(t["description"] + t["name"] for t in generated)
     for needle in ("<p>", "\n", "🚀", "日本語", "مرحبا", "שלום", '"', "'"):
         assert needle in text
+
+
+def test_bench_command_reports_pages_per_second(capsys):
+    from pipelines.sandbox import bench
+
+    bench.main(["--tickets", "500", "--passes", "1"])
+    out = capsys.readouterr().out
+    assert "generate_tickets(500):" in out and "sandbox start-up with 500 tickets" in out
+    assert re.search(r"follow next \+ orjson parse: best [\d,]+ pages/s", out)
+    assert re.search(r"fetch only \(same URLs\): best [\d,]+ pages/s", out)

@@ -207,12 +207,15 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
 
     # `pick`/`between` are hot-loop stand-ins for rng.choice/rng.randrange (same seeded stream).
     def pick(seq):
+        """One item of `seq`."""
         return seq[int(random_() * len(seq))]
 
     def between(low, high):
+        """An int in [low, high)."""
         return low + int(random_() * (high - low))
 
     def distinct(seq, k):
+        """`k` different items of `seq`, in the order drawn."""
         chosen: list = []
         while len(chosen) < k:
             item = pick(seq)

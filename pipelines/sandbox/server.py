@@ -161,11 +161,13 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def process_request(self, request, client_address) -> None:
+        """Remember the connection, then serve it in its own thread."""
         with self.connections_lock:
             self.connections.add(request)
         super().process_request(request, client_address)
 
     def shutdown_request(self, request) -> None:
+        """Forget and close a finished connection."""
         with self.connections_lock:
             self.connections.discard(request)
         super().shutdown_request(request)
@@ -419,6 +421,7 @@ class SandboxServer:
             return
 
         def clean(text: str) -> str:
+            """`text` with every secret replaced."""
             for secret in secrets:
                 text = text.replace(secret, "[redacted]")
             return text
