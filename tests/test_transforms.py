@@ -676,6 +676,19 @@ def test_every_mart_column_has_a_comment(built):
     assert "due_date before as_of" in comment
 
 
+def test_a_mart_column_without_a_description_fails_the_build(tmp_path, policy_file, monkeypatch):
+    from transforms import docs
+
+    real = docs.load_mart_docs()
+    fct = real["fct_tickets"]
+    trimmed = {**real, "fct_tickets": docs.MartDoc(fct.grain, fct.key, {k: v for k, v in fct.columns.items() if k != "due_soon"})}
+    monkeypatch.setattr(runner, "load_mart_docs", lambda: trimmed)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    with pytest.raises(docs.UndocumentedColumns, match="analytics.fct_tickets: columns without a description .*due_soon"):
+        build(db, policy_path=policy_file)
+
+
 def test_every_mart_column_is_in_the_readme(built):
     db, _ = built
     readme = (model_graph.ROOT / "README.md").read_text()

@@ -50,20 +50,15 @@ def comment_mart(con: duckdb.DuckDBPyConnection, name: str, doc: MartDoc) -> Non
             [SCHEMA, name],
         ).fetchall()
     ]
+    problems = []
     undocumented = [c for c in actual if c not in doc.columns]
+    if undocumented:
+        problems.append(f"columns without a description in {SCHEMA_FILE.name}: {', '.join(undocumented)}")
     absent = [c for c in doc.columns if c not in actual]
-    if undocumented or absent:
-        raise UndocumentedColumns(
-            f"{SCHEMA}.{name}: "
-            + "; ".join(
-                part
-                for part in (
-                    undocumented and f"columns without a description in {SCHEMA_FILE.name}: {', '.join(undocumented)}",
-                    absent and f"described but not produced: {', '.join(absent)}",
-                )
-                if part
-            )
-        )
+    if absent:
+        problems.append(f"described but not produced: {', '.join(absent)}")
+    if problems:
+        raise UndocumentedColumns(f"{SCHEMA}.{name}: " + "; ".join(problems))
     con.execute(f"comment on table {SCHEMA}.{name} is {_literal(doc.grain)}")
     for column in actual:
         con.execute(f'comment on column {SCHEMA}.{name}."{column}" is {_literal(doc.columns[column])}')
