@@ -1,4 +1,4 @@
-"""The `usercom-tickets` command line: run, transform, report, demo, sandbox."""
+"""The `usercom-tickets` command line: run, transform, report, export, demo, sandbox."""
 
 from __future__ import annotations
 
@@ -71,6 +71,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from pipelines.bi_publish import BI_FILE, export_marts
+
+    snapshot = _data_dir(args) / BI_FILE
+    if not snapshot.exists():
+        raise UsercomError(f"no published marts in {snapshot.parent} ({BI_FILE}): run `usercom-tickets run` "
+                           "(or `usercom-tickets transform`, `make demo`) first, or pass --data-dir")
+    written = export_marts(snapshot, Path(args.out).resolve(), args.format)
+    print(f"exported {len(written)} marts as {args.format} to {Path(args.out).resolve()}: "
+          f"{', '.join(p.stem for p in written)}")
+    return 0
+
+
 def _loaded_dir(args: argparse.Namespace) -> Path:
     directory = _data_dir(args)
     if not (directory / DUCKDB_FILE).exists():
@@ -79,11 +92,14 @@ def _loaded_dir(args: argparse.Namespace) -> Path:
 
 
 def _build_marts(directory: Path, as_of: Optional[datetime], policy: Optional[str]) -> None:
-    from transforms.runner import build
+    from pipelines.bi_publish import publish_bi_database
+    from transforms.runner import build, plan
 
     result = build(directory / DUCKDB_FILE, as_of=as_of, policy_path=Path(policy) if policy else None)
+    snapshot = publish_bi_database(directory / DUCKDB_FILE, [m.name for m in plan() if m.layer == "marts"])
     print(f"built {len(result.models)} models into schema analytics as of {result.as_of.isoformat()}, "
           f"{result.tests_passed} data tests passed, marts published to {directory / 'marts'}, in {result.seconds:.1f} s")
+    print(f"BI snapshot of the marts: {snapshot} (open it read-only; each build replaces it atomically)")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -176,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
 
     report = command("report", _report, "print the headline SLA table from the built marts")
     data(report)
+
+    export = command("export", _export, "write every mart of the published BI snapshot as Parquet or CSV files")
+    data(export)
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    export.add_argument("--out", required=True, help="folder for <mart>.<format> (each file replaced atomically)")
 
     demo = command("demo", _demo, "start the bundled sandbox API in-process, run the pipeline against it, print a summary")
     outputs(demo)
