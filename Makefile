@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean report
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/usercom-tickets demo
+	$(BIN)/python notebooks/render_report.py
+
+# Runs notebooks/sla_overview.ipynb on the marts, writes data/reports/sla_overview.html and prints its path.
+report: $(STAMP)
+	$(BIN)/python notebooks/render_report.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/parquet data/.dlt
+	rm -rf $(VENV) data/*.duckdb data/parquet data/.dlt data/reports

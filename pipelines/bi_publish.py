@@ -105,10 +105,10 @@ def _copy_mart(con: duckdb.DuckDBPyConnection, mart: str) -> None:
     )
     table = f"snapshot.main.{_ident(mart)}"
     con.execute(f"create table {table} as select {select_list} from source.{MARTS_SCHEMA}.{_ident(mart)}")
-    (table_comment,) = con.execute(
+    [(table_comment,)] = con.execute(
         "select comment from duckdb_tables() where database_name = 'source' and schema_name = ? and table_name = ?",
         [MARTS_SCHEMA, mart],
-    ).fetchone()
+    ).fetchall()
     if table_comment:
         con.execute(f"comment on table {table} is {_literal(table_comment)}")
     for name, _, comment in columns:
