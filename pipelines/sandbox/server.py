@@ -9,6 +9,7 @@ API key or the Authorization header.
 
 from __future__ import annotations
 
+import gzip
 import hmac
 import random
 import sys
@@ -53,6 +54,19 @@ class SandboxOptions:
     error_rate: float = 0.0  # fraction of requests answered 500/502/503/504 (seeded, deterministic)
     truncate_pages: set = field(default_factory=set)  # {(status_or_None, page_number)} cut in half
     ticket_list: list | None = None  # explicit tickets instead of generated ones
+    # Fault knobs for the fault-injection tests; page sets hold (status_or_None, page_number) like truncate_pages.
+    rate_limit_for_seconds: float = 0.0  # >0: rate_limit_every applies only this long after the first request (a storm)
+    hang_pages: set = field(default_factory=set)  # read the request, then answer nothing for hang_seconds
+    hang_seconds: float = 30.0
+    drip_pages: set = field(default_factory=set)  # answer one byte every drip_interval seconds
+    drip_interval: float = 1.0
+    drop_pages: set = field(default_factory=set)  # full Content-Length, half the body, then the connection closes
+    html_pages: set = field(default_factory=set)  # 200 with a proxy's HTML error page instead of JSON
+    gzip: bool = False  # gzip page bodies for clients that accept it (truncate_pages then cuts the gzip stream)
+    empty_pages: dict = field(default_factory=dict)  # {(status, page): n}: n empty pages, each linking on, before it
+    next_self_pages: set = field(default_factory=set)  # the page's `next` is the very URL just requested
+    count_drift: int = 0  # `count` grows by this on every page after the first
+    redirect_to: str | None = None  # every tickets request answers 302 with this Location
 
 
 class _Headers(dict):
@@ -197,7 +211,10 @@ class SandboxServer:
             source if source is not None else iter_tickets(self.options.tickets, self.options.seed)
         )
         self.request_log: list[dict] = []
-        self.stats = {"requests": 0, "rate_limited": 0, "server_errors": 0, "truncated": 0, "pages": 0}
+        self.stats = {"requests": 0, "rate_limited": 0, "server_errors": 0, "truncated": 0, "pages": 0,
+                      "hung": 0, "dripped": 0, "dropped": 0, "html": 0, "empty": 0, "redirected": 0}
+        self._first_request_at: float | None = None
+        self._stopping = threading.Event()
         self.hook_errors: list[BaseException] = []
         self._hook: RequestHook | None = None
         self._count_lock = threading.Lock()
@@ -237,6 +254,7 @@ class SandboxServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._stopping.set()  # wakes handlers that hang or drip on purpose
         httpd.shutdown()
         httpd.server_close()
         with httpd.connections_lock:
@@ -328,6 +346,8 @@ class SandboxServer:
             self._request_number += 1
             number = self._request_number
             self.stats["requests"] += 1
+            if self._first_request_at is None:
+                self._first_request_at = time.monotonic()
         authorization = handler.headers.get("Authorization")
         entry = {
             "path": path,
@@ -370,7 +390,9 @@ class SandboxServer:
 
         if opts.latency_ms > 0:
             time.sleep(opts.latency_ms / 1000)
-        if opts.rate_limit_every > 0 and number % opts.rate_limit_every == 0:
+        if opts.rate_limit_every > 0 and number % opts.rate_limit_every == 0 and (
+            opts.rate_limit_for_seconds <= 0 or time.monotonic() - self._first_request_at < opts.rate_limit_for_seconds
+        ):
             self._bump("rate_limited")
             return self._json(
                 handler, entry, 429, {"detail": "Request was throttled."}, extra=(("Retry-After", str(opts.retry_after)),)
@@ -384,6 +406,9 @@ class SandboxServer:
                 return self._server_error(handler, entry, code)
         if not is_tickets:  # unknown URLs are 404 whatever the key, as on the real API
             return self._json(handler, entry, 404, {"detail": "Not found."})
+        if opts.redirect_to is not None and is_tickets:
+            self._bump("redirected")
+            return self._json(handler, entry, 302, {"detail": "Moved."}, extra=(("Location", opts.redirect_to),))
         if not entry["auth_ok"]:
             return self._json(
                 handler, entry, 401, {"detail": "Invalid token."}, extra=(("WWW-Authenticate", "Token"),)
@@ -395,11 +420,71 @@ class SandboxServer:
         prefix = f"http://{self.host}:{self.port}{TICKETS_PATH}?cursor="
         body, page_number = self._store.page(status, cursor, page_size, prefix, suffix)
         self._bump("pages")
+        body = self._page_faults(handler, entry, opts, status, page_number, query, body)
+        if body is None:
+            return
+        extra = ()
+        if opts.gzip and "gzip" in handler.headers.get("Accept-Encoding", ""):
+            body, extra = gzip.compress(body, mtime=0), (("Content-Encoding", "gzip"),)
         if (status, page_number) in opts.truncate_pages or (None, page_number) in opts.truncate_pages:
             self._bump("truncated")
             body = body[: len(body) // 2]
         entry["status_code"] = 200
-        self._send(handler, 200, body)
+        self._send(handler, 200, body, extra=extra)
+
+    def _page_faults(self, handler, entry: dict, opts: SandboxOptions, status, page_number: int, query: dict, body: bytes):
+        """Apply the page fault knobs: returns the (maybe rewritten) body, or None when the answer was sent here."""
+
+        def hit(pages) -> bool:
+            return (status, page_number) in pages or (None, page_number) in pages
+
+        here = f"http://{self.host}:{self.port}{handler.path}"
+        empties = opts.empty_pages.get((status, page_number), opts.empty_pages.get((None, page_number), 0))
+        done = int(query.get("_empty", "0") or 0)
+        if done < empties:
+            self._bump("empty")
+            doc = orjson.loads(body)
+            marker = f"_empty={done}"
+            separator = "&" if "?" in here else "?"
+            onward = here.replace(marker, f"_empty={done + 1}") if done else f"{here}{separator}_empty=1"
+            body = orjson.dumps({"count": doc["count"], "next": onward, "previous": doc["previous"], "results": []})
+        elif hit(opts.next_self_pages) or (opts.count_drift and page_number > 1):
+            doc = orjson.loads(body)
+            if hit(opts.next_self_pages):
+                doc["next"] = here
+            doc["count"] += opts.count_drift * (page_number - 1)
+            body = orjson.dumps(doc)
+        if hit(opts.hang_pages):
+            self._bump("hung")
+            entry["status_code"] = -1
+            self._stopping.wait(opts.hang_seconds)
+            handler.close_connection = True
+            return None
+        if hit(opts.html_pages):
+            self._bump("html")
+            entry["status_code"] = 200
+            self._send(handler, 200, _GATEWAY_HTML.format(502, "Bad Gateway").encode(), content_type="text/html")
+            return None
+        if hit(opts.drip_pages) or hit(opts.drop_pages):
+            dropping = hit(opts.drop_pages)
+            self._bump("dropped" if dropping else "dripped")
+            entry["status_code"] = 200
+            head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n").encode()
+            handler.close_connection = True
+            try:
+                if dropping:
+                    handler.connection.sendall(head + body[: len(body) // 2])
+                    return None
+                data = head + body
+                for i in range(len(data)):
+                    handler.connection.sendall(data[i:i + 1])
+                    if self._stopping.wait(opts.drip_interval):
+                        break
+            except OSError:
+                pass
+            return None
+        return body
 
     @staticmethod
     def _auth_ok(authorization: str | None, api_key: str) -> bool:
