@@ -87,6 +87,7 @@ def build(
             for model in models:
                 _apply(con, model)
                 if model.name in docs:
+                    _narrow_hugeints(con, model.name)
                     comment_mart(con, model.name, docs[model.name])
             failures = run_data_tests(con, tests)
             if failures:
@@ -106,6 +107,16 @@ def build(
         seconds=round(time.perf_counter() - started, 3),
         published=published,
     )
+
+
+def _narrow_hugeints(con: duckdb.DuckDBPyConnection, mart: str) -> None:
+    """DuckDB 2 counts in HUGEINT, which Parquet stores as double and BI drivers misread: marts hold BIGINT."""
+    columns = con.execute(
+        "select column_name from duckdb_columns() where schema_name = ? and table_name = ? and data_type = 'HUGEINT'",
+        [SCHEMA, mart],
+    ).fetchall()
+    for (column,) in columns:
+        con.execute(f'alter table {SCHEMA}.{mart} alter column "{column}" type bigint')
 
 
 def _apply(con: duckdb.DuckDBPyConnection, model: Model) -> None:
