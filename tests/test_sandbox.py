@@ -462,6 +462,17 @@ def test_pages_are_rendered_once_and_cached_until_the_data_changes(make_sandbox)
     assert store.page("closed", None, 100, prefix, "&status=closed") is not first
 
 
+def test_pages_past_the_cache_budget_are_still_served_right(make_sandbox, api, monkeypatch):
+    from pipelines.sandbox import store
+
+    monkeypatch.setattr(store, "CACHE_MAX_BYTES", 50_000)
+    server = make_sandbox(tickets=2000)
+    results, pages = fetch_all(api, tickets_url(server))
+    assert results == server.tickets() and len(pages) == 20
+    assert fetch_all(api, tickets_url(server))[0] == results
+    assert 0 < server._store._cache_bytes <= 50_000
+
+
 def test_command_line_serves_until_interrupted():
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.sandbox", "--tickets", "25", "--port", "0", "--seed", "3"],
