@@ -50,6 +50,7 @@ def test_a_bi_tool_reads_every_mart_of_the_snapshot_through_sqlalchemy_and_canno
         with engine.connect() as conn:
             for mart, doc in MARTS.items():
                 assert inspector.get_table_comment(mart)["text"] == doc.grain
+                assert sorted(c["name"] for c in inspector.get_columns(mart)) == sorted(doc.columns)  # Superset reflects
                 result = conn.execute(sa.text(f"select * from {mart}"))
                 assert sorted(result.keys()) == sorted(doc.columns)
                 assert len(result.all()) == built[mart] > 0, mart
