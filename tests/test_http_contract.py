@@ -115,7 +115,8 @@ def test_wrong_api_key_fails_fast_with_one_line_and_never_prints_the_key(sandbox
     assert result.returncode == 1
     assert "answered 401" in result.stderr and "SOURCES__USERCOM__API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
-    assert len(server.request_log) == 4  # one per status, none retried
+    statuses = [e["query"]["status"] for e in server.request_log]
+    assert statuses and len(statuses) == len(set(statuses))  # at most one per status: never retried
     assert REAL_LOOKING_KEY not in result.stdout + result.stderr
     leaked = [p for p in (tmp_path / "data").rglob("*") if p.is_file() and REAL_LOOKING_KEY.encode() in p.read_bytes()]
     assert leaked == []
