@@ -23,5 +23,10 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Throughput and memory against the floor and dlt's rest_api (benchmarks/README.md); not part of `make test`.
+# BENCH_ARGS="--quick" for 20,000 tickets, "--rss-1m" adds the 1,000,000-ticket memory check.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) data/*.duckdb data/parquet data/.dlt data/reports
