@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.usercom import settings as s
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
@@ -24,7 +25,9 @@ from pipelines.usercom.typing import (
     VARIANT_SUFFIX,
     NotCoercible,
     TypeRegistry,
+    as_arrow,
     infer_type,
+    timestamps_as_arrow,
     to_int,
     to_timestamp,
 )
@@ -38,12 +41,22 @@ _NOT_NULL = {
     s.REJECTS_TABLE: {"reject_key"},
 }
 _CHILD_NOT_NULL = {s.CHILD_KEY, s.CHILD_POSITION, s.CHILD_VERSION}
+_OBJECT_OR_NULL = {dict, type(None)}
 
 
 def _table(table: str, columns: dict[str, pa.Array]) -> pa.Table:
-    required = _NOT_NULL.get(table, _CHILD_NOT_NULL)
-    fields = [pa.field(name, array.type, nullable=name not in required) for name, array in columns.items()]
-    return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
+    key = (table, *columns, *(array.type for array in columns.values()))
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        required = _NOT_NULL.get(table, _CHILD_NOT_NULL)
+        schema = pa.schema([pa.field(name, array.type, nullable=name not in required) for name, array in columns.items()])
+        if len(_SCHEMAS) > 1000:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = schema
+    return pa.Table.from_arrays(list(columns.values()), schema=schema)
+
+
+_SCHEMAS: dict[tuple, pa.Schema] = {}  # the pages of a run share a few schemas; building one costs ~40 µs
 
 
 @dataclass
@@ -64,10 +77,16 @@ class _Columns:
         self.rows = rows
         self.registry = registry
         self.errors = errors
-        self.data: dict[str, tuple[pa.DataType, list]] = {}
+        self.data: dict[str, tuple[pa.DataType, list | pa.Array]] = {}
 
     def known(self, name: str, arrow_type: pa.DataType, values: list[Any]) -> None:
         """A column of fixed type: a value that does not fit rejects its row."""
+        if arrow_type == s.TIMESTAMP and self._timestamps(name, values):
+            return
+        array = as_arrow(values, arrow_type)
+        if array is not None:  # nothing to coerce: built in C
+            self.data[name] = (arrow_type, array)
+            return
         coerce = COERCERS[arrow_type]
         out = [None] * len(values)
         for i, value in enumerate(values):
@@ -78,9 +97,30 @@ class _Columns:
                     self.errors.setdefault(i, f"field `{name}`: {error}")
         self.data[name] = (arrow_type, out)
 
+    def _timestamps(self, name: str, values: list[Any]) -> bool:
+        """Timestamps cast by Arrow; values in a form Arrow does not read go through `to_timestamp` one by one."""
+        parsed = timestamps_as_arrow(values)
+        if parsed is None:
+            return False
+        array, others = parsed
+        if others:
+            out: list[Any] = [None] * len(values)
+            for i in others:
+                try:
+                    out[i] = to_timestamp(values[i])
+                except NotCoercible as error:
+                    self.errors.setdefault(i, f"field `{name}`: {error}")
+            array = pc.if_else(array.is_valid(), array, pa.array(out, s.TIMESTAMP))
+        self.data[name] = (s.TIMESTAMP, array)
+        return True
+
     def discovered(self, name: str, values: list[Any]) -> None:
         """A column of a field the code does not know: typed by the registry, misfits to variant columns."""
         arrow_type = self.registry.resolve(self.table_name, name, values)
+        array = as_arrow(values, arrow_type)
+        if array is not None:  # every value fits: no variant column
+            self.data[name] = (arrow_type, array)
+            return
         coerce = COERCERS[arrow_type]
         out = [None] * len(values)
         misfits: list[Any] = [None] * len(values)
@@ -99,6 +139,8 @@ class _Columns:
 
     def object(self, prefix: str, values: list[Any], known: dict[str, pa.DataType] | None) -> None:
         """Flattens a column of objects to `prefix__key` columns; a bare id stands for `{id: ...}`."""
+        if set(map(type, values)) <= _OBJECT_OR_NULL:
+            return self._objects(prefix, values, known)
         objects: list[dict | None] = []
         for i, value in enumerate(values):
             if value is None or isinstance(value, dict):
@@ -109,6 +151,9 @@ class _Columns:
                 objects.append(None)
                 if known is not None:
                     self.errors.setdefault(i, f"field `{prefix}`: expected an object, got {type(value).__name__}")
+        self._objects(prefix, objects, known)
+
+    def _objects(self, prefix: str, objects: list[dict | None], known: dict[str, pa.DataType] | None) -> None:
         keys = _keys(objects)
         for key in (list(known) if known else []) + [k for k in keys if not known or k not in known]:
             column = f"{prefix}__{key}" if prefix else key
@@ -123,8 +168,12 @@ class _Columns:
     def table(self, keep: list[int] | None = None) -> pa.Table:
         """The Arrow table of these columns, limited to the row positions in `keep`."""
         arrays = {}
+        indices = None if keep is None or len(keep) == self.rows else pa.array(keep, pa.int64())
         for name, (arrow_type, values) in self.data.items():
-            if keep is not None:
+            if isinstance(values, pa.Array):
+                arrays[name] = values if indices is None else values.take(indices)
+                continue
+            if indices is not None:
                 values = [values[i] for i in keep]
             arrays[name] = pa.array(values, arrow_type)
         return _table(self.table_name, arrays)
@@ -305,11 +354,7 @@ def _raw_id(raw: Any) -> str | None:
 
 
 def _keys(rows: list[dict | None]) -> set[str]:
-    keys: set[str] = set()
-    for row in rows:
-        if row:
-            keys.update(row)
-    return keys
+    return set().union(*filter(None, rows))  # in C, adding keys in the order `keys.update(row)` row by row did
 
 
 def _all_of(values: list[Any], kind: type) -> bool:

@@ -6,8 +6,10 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.usercom.settings import TIMESTAMP
 
@@ -71,6 +73,65 @@ def to_timestamp(value: Any) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+# The ISO 8601 form the API sends (date, "T", time to the second with up to 6 decimals, a zone): Arrow's cast
+# and `to_timestamp` read it alike. Any other form (no zone, a comma, a space, ...) goes through `to_timestamp`.
+API_TIMESTAMP = (r"^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                 r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+_ARROW_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+def as_arrow(values: list[Any], arrow_type: pa.DataType) -> pa.Array | None:
+    """`values` as an Arrow array in C, when every value is already what its coercer returns unchanged (str for
+    text, int for bigint); None when any value needs coercion or may not fit, and the caller coerces one by one.
+
+    About 5x faster than coercing each value in Python. Not used for bool and double: Arrow turns 1 into True
+    and True into 1.0, which the coercers refuse.
+    """
+    try:
+        if arrow_type == pa.string():
+            return pa.array(values, pa.string())  # only str (or None) passes
+        if arrow_type == pa.int64():
+            array = pa.array(values)  # inferred: int64 only when all are int (never bool or float) in range
+            if array.type == pa.int64():
+                return array
+            return pa.nulls(len(values), pa.int64()) if array.type == pa.null() else None
+    except _ARROW_ERRORS:
+        return None
+    return None
+
+
+def timestamps_as_arrow(values: list[Any] | pa.Array) -> tuple[pa.Array, list[int]] | None:
+    """Timestamps parsed by Arrow's cast where it can, and the positions of the values left for `to_timestamp`.
+
+    Every form Arrow's cast reads (ISO 8601 with a zone) `to_timestamp` reads to the same instant, but
+    for years Python's datetime cannot hold, so a column with those goes to `to_timestamp` whole (None).
+    When the cast refuses a value, the values in the API's own form are cast and the rest are returned
+    for `to_timestamp` to read (or reject) one by one. None too when a value is not a string.
+    """
+    try:
+        strings = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+        if strings.null_count == len(strings):
+            return pa.nulls(len(strings), TIMESTAMP), []
+        try:
+            parsed = strings.cast(TIMESTAMP)
+            others: list[int] = []
+        except pa.ArrowInvalid:
+            fits = pc.match_substring_regex(strings, API_TIMESTAMP)
+            others = [i for i, ok in enumerate(fits.to_pylist()) if ok is False]
+            parsed = pc.if_else(fits, strings, None).cast(TIMESTAMP)
+        # the µs of every slot (a null slot holds 0, or whatever: then it only costs the slow path)
+        micros = np.frombuffer(parsed.buffers()[1], np.int64, len(parsed), parsed.offset * 8)
+        if micros.min() < _PYTHON_LOW or micros.max() > _PYTHON_HIGH:
+            return None
+        return parsed, others
+    except _ARROW_ERRORS:
+        return None
+
+
+_PYTHON_LOW = -62135510400_000000  # 0001-01-02, µs since the epoch: Python's datetime holds a day either side
+_PYTHON_HIGH = 253402128000_000000  # 9999-12-30
 
 
 COERCERS: dict[pa.DataType, Callable[[Any], Any]] = {
