@@ -15,8 +15,8 @@ import duckdb
 from transforms.models import SCHEMA
 
 
-def publish_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], marts_dir: Path) -> list[Path]:
-    """Write each ``analytics.<mart>`` to ``marts_dir/<mart>.parquet``; return the paths written."""
+def publish_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], marts_dir: Path, schema: str = SCHEMA) -> list[Path]:
+    """Write each ``<schema>.<mart>`` (default ``analytics``) to ``marts_dir/<mart>.parquet``; return the paths written."""
     marts_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for mart in marts:
@@ -26,7 +26,7 @@ def publish_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], marts_dir:
         tmp = Path(tmp_name)
         try:
             con.execute(
-                f"copy (select * from {SCHEMA}.{mart}) to '{_quoted(tmp)}' (format parquet, compression zstd)"
+                f'copy (select * from "{schema}"."{mart}") to \'{_quoted(tmp)}\' (format parquet, compression zstd)'
             )
             os.replace(tmp, target)
         finally:
