@@ -226,7 +226,11 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
     for ticket_id in range(1, count + 1):
         roll = random_()
         status = "active" if roll < 0.25 else "closed" if roll < 0.75 else "archived" if roll < 0.92 else "draft"
-        created = now_us - between(0, window)
+        if status in ("active", "draft"):
+            # open tickets are mostly recent (mean age a week), as in a helpdesk that keeps up
+            created = now_us - min(window, int(-_log(1.0 - random_()) * 7 * _DAY))
+        else:
+            created = now_us - between(0, window)
 
         # Status history: first entry at created_at, then gaps (mean ~1.5 days), never past now.
         # (-log(1 - U) * mean is what rng.expovariate(1 / mean) computes, inlined.)
