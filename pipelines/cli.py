@@ -30,7 +30,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {explain(error)}", file=sys.stderr)
         if args.verbose:
             raise
-        return 1
+        return getattr(error, "exit_code", 1)
 
 
 def explain(error: BaseException) -> str:
@@ -49,13 +49,22 @@ def explain(error: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.load import private_files
+    from pipelines.lock import RunLock
+
     directory = _data_dir(args)
-    summary = run_pipeline(
-        directory, destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
-    )
-    _print_summary(summary)
-    if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
-        _build_marts(directory, args.as_of, args.policy)
+    statuses = _statuses(args.statuses)
+    overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # one lock over load and transforms: a second run waits or refuses before touching anything
+    with private_files(), RunLock(directory, args.wait_for_lock):
+        summary = run_pipeline(
+            directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
+            source_overrides=overrides,
+        )
+        _print_summary(summary)
+        if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
+            _build_marts(directory, args.as_of, args.policy)
     return 2 if args.strict and summary.rejected else 0
 
 
@@ -183,6 +192,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursors and re-read every ticket")
     run.add_argument("--strict", action="store_true", help="exit with code 2 when any ticket was rejected")
+    run.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+                     help="when another run holds the data directory, wait this long for it (default: refuse at once, exit 75)")
+    run.add_argument("--allow-insecure-http", action="store_true",
+                     help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
     run.add_argument("--no-transform", action="store_true", help="extract and load only; skip the SLA marts")
     sla(run)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -10,7 +14,9 @@ from typing import Optional, Sequence
 import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
+from pipelines.lock import RunLock
 from pipelines.parquet_publish import publish_parquet
+from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.source import RunReport, usercom
@@ -19,6 +25,9 @@ PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
 DUCKDB_FILE = "tickets.duckdb"
 LOCAL_DESTINATIONS = ("duckdb", "parquet")
+PRIVATE_UMASK = 0o077  # support data is personal data: files of a run are readable by their owner only
+
+log = logging.getLogger("usercom.load")
 
 
 def data_dir() -> Path:
@@ -34,7 +43,10 @@ def make_pipeline(directory: Path, destination: str = "duckdb") -> dlt.Pipeline:
     any other name is a dlt destination configured through dlt's own config.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    target = dlt.destinations.duckdb(str(directory / DUCKDB_FILE)) if destination in LOCAL_DESTINATIONS else destination
+    # one load job at a time: DuckDB commits serially anyway, and concurrent commits that fail on a full disk
+    # were seen to corrupt rows committed by earlier runs (a failed run must leave the previous data intact)
+    target = (dlt.destinations.duckdb(str(directory / DUCKDB_FILE), loader_parallelism_strategy="sequential")
+              if destination in LOCAL_DESTINATIONS else destination)
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         pipelines_dir=str(directory / ".dlt"),
@@ -54,6 +66,7 @@ class RunSummary:
     location: str
     parquet_dir: Optional[Path] = None
     load_ids: list[str] = field(default_factory=list)
+    resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
 
     @property
     def new_tickets(self) -> int:
@@ -67,11 +80,18 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         """The summary as terminal lines."""
-        out = [f"{'status':<10}{'pages':>7}{'received':>10}{'api count':>11}{'loaded':>9}{'unchanged':>11}{'rejected':>10}"]
+        out = []
+        if self.resumed_load_ids:
+            out.append(f"finished {len(self.resumed_load_ids)} load package(s) an interrupted run had left "
+                       f"({', '.join(self.resumed_load_ids)}) before extracting")
+        out += [f"{'status':<10}{'pages':>7}{'received':>10}{'api count':>11}{'loaded':>9}{'unchanged':>11}{'rejected':>10}"]
         for x in self.report.listings.values():
             out.append(f"{x.status:<10}{x.pages:>7}{x.received:>10}{x.api_count if x.api_count is not None else '-':>11}"
                        f"{x.kept:>9}{x.skipped_unchanged:>11}{x.rejected:>10}")
         for x in self.report.listings.values():
+            if x.api_count_last is not None and x.api_count is not None and x.api_count_last != x.api_count:
+                out.append(f"warning: {x.status}: the API's count changed from {x.api_count} to {x.api_count_last} "
+                           "while paging (tickets added or moved meanwhile; the next run picks them up)")
             if x.count_mismatch:
                 out.append(f"warning: {x.status}: received {x.received} tickets but the API's count said {x.api_count} "
                            "(tickets changed status while paging; the next run picks them up)")
@@ -93,10 +113,38 @@ def run_pipeline(
     statuses: Optional[Sequence[str]] = None,
     full_refresh: bool = False,
     source_overrides: Optional[dict] = None,
+    lock_wait_seconds: float = 0.0,
 ) -> RunSummary:
-    """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests)."""
+    """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests).
+
+    Holds the data directory's run lock throughout (waiting up to `lock_wait_seconds` for another run), and
+    creates every file readable by its owner only.
+    """
+    with private_files(), RunLock(_prepared(directory), lock_wait_seconds):
+        return _run_locked(directory, destination, statuses, full_refresh, source_overrides)
+
+
+@contextmanager
+def private_files():
+    """Files and folders created inside are readable by their owner only (umask 077), as is the DuckDB file."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _prepared(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
+    return directory
+
+
+def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[str]], full_refresh: bool,
+                source_overrides: Optional[dict]) -> RunSummary:
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
+    _restrict(directory)
     report = RunReport()
     kwargs = dict(source_overrides or {})
     if statuses:
@@ -108,17 +156,67 @@ def run_pipeline(
             f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
             "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
         ) from None
-    before = count_tickets(pipeline)
-    info = pipeline.run(source, loader_file_format="parquet")
-    info.raise_on_failed_jobs()
+    # a load that fails half-way must leave the previous data as it was: keep a copy to put back
+    safety = SafetyCopy(directory / DUCKDB_FILE) if destination in LOCAL_DESTINATIONS else None
+    if safety:
+        safety.take()
+    try:
+        resumed = finish_interrupted_run(pipeline)
+        before = count_tickets(pipeline)
+        info = pipeline.run(source, loader_file_format="parquet")
+        info.raise_on_failed_jobs()
+    except Exception as error:
+        if safety and failed_while_loading(error):
+            safety.restore(pipeline)
+        raise
+    if safety:
+        safety.discard()
+    _restrict(directory)
     summary = RunSummary(
         report=report, seconds=0.0, tickets_before=before, tickets_after=count_tickets(pipeline),
         location=_location(pipeline, directory, destination), load_ids=list(info.loads_ids),
+        resumed_load_ids=resumed,
     )
     if destination == "parquet":
         summary.parquet_dir = publish_parquet(directory / DUCKDB_FILE, directory / "parquet" / DATASET_NAME, DATASET_NAME)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def finish_interrupted_run(pipeline: dlt.Pipeline) -> list[str]:
+    """Loads the packages a killed or failed run left behind, and returns their load ids.
+
+    Left alone, dlt's `run` would load them and return without extracting, so the night after a crash
+    would skip the API. Each package holds a complete extract and the cursor state of its run; loading it
+    first and then extracting anew ends with exactly the data of an uninterrupted run.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    log.warning("an earlier run was interrupted after extracting: loading the packages it left before extracting anew")
+    info = pipeline.run()
+    if info is None:
+        return []
+    info.raise_on_failed_jobs()
+    return list(info.loads_ids)
+
+
+def _restrict(directory: Path) -> None:
+    """The DuckDB file (and its WAL) readable by the owner only, and dlt's state folder private, whatever created them."""
+    for path in (directory / DUCKDB_FILE, directory / (DUCKDB_FILE + ".wal")):
+        if path.exists():
+            path.chmod(0o600)
+    state = directory / ".dlt"
+    if state.is_dir():
+        state.chmod(0o700)
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s can be read by other users (mode %s): run `chmod 600 %s`", path, oct(mode & 0o777), path)
 
 
 def count_tickets(pipeline: dlt.Pipeline) -> int:

@@ -64,7 +64,8 @@ def assert_tickets_equal(directory: Path, tickets: list[dict]) -> None:
         assert extra == {}, f"ticket {ticket['id']} has values the API did not send: {extra}"
     for field, table in LIST_TABLES.items():
         stored = table_rows(directory, table, "ticket_id, position")
-        got = [(r["ticket_id"], r["position"], {k: v for k, v in r.items() if k in _element_keys(tickets, field)}) for r in stored]
+        keys = _element_keys(tickets, field)
+        got = [(r["ticket_id"], r["position"], {k: v for k, v in r.items() if k in keys}) for r in stored]
         want = [(t["id"], i, _element(item)) for t in sorted(tickets, key=lambda t: t["id"])
                 for i, item in enumerate(t.get(field) or [])]
         assert got == want, f"child table {table}"

@@ -8,14 +8,17 @@ child tables `tickets__<field>`, scalars become columns typed by the run's `Type
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
-from typing import Any
+from typing import Any, Optional
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.normalizers.naming import NamingConvention
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 
 from pipelines.usercom import settings as s
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
@@ -41,6 +44,35 @@ _NOT_NULL = {
     s.REJECTS_TABLE: {"reject_key"},
 }
 _CHILD_NOT_NULL = {s.CHILD_KEY, s.CHILD_POSITION, s.CHILD_VERSION}
+# Objects nested deeper than this are kept as JSON text in one column instead of one column per leaf.
+MAX_FLATTEN_DEPTH = 12
+
+
+class _Names:
+    """Column and table names as dlt will store them (its naming convention's `normalize_path`), cached.
+
+    Columns are emitted under these names, so two fields that dlt would fold into one column (`Foo` and
+    `foo`, `ü` and `é`, a top-level `a__b` and `a: {b}`) are seen here, where the ticket that holds the
+    second one can be rejected with the reason, instead of failing the whole run inside dlt or silently
+    overwriting a value. Empty names and dlt's own `_dlt` prefix are not usable either.
+    """
+
+    def __init__(self, naming: Optional[NamingConvention] = None) -> None:
+        self._naming = naming or SnakeCase()
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        """The stored name of `name`; "" when it has none."""
+        stored = self._cache.get(name)
+        if stored is None:
+            try:
+                stored = self._naming.normalize_path(name) if name else ""
+            except Exception:  # noqa: BLE001 (a naming convention may refuse a name in any way)
+                stored = ""
+            if stored.startswith("_dlt"):
+                stored = ""
+            self._cache[name] = stored
+        return stored
 _OBJECT_OR_NULL = {dict, type(None)}
 
 
@@ -72,15 +104,32 @@ class FlatPage:
 class _Columns:
     """Column lists of one table under construction, with the rows that failed typing."""
 
-    def __init__(self, table: str, rows: int, registry: TypeRegistry, errors: dict[int, str]) -> None:
+    def __init__(self, table: str, rows: int, registry: TypeRegistry, errors: dict[int, str],
+                 names: Optional[_Names] = None) -> None:
         self.table_name = table
         self.rows = rows
         self.registry = registry
         self.errors = errors
+        self.names = names or _Names()
         self.data: dict[str, tuple[pa.DataType, list | pa.Array]] = {}
+
+    def _claim(self, name: str, values: list[Any]) -> Optional[str]:
+        """The stored name of a new column; None, rejecting each row that has a value, when it is taken or unusable."""
+        stored = self.names(name)
+        if stored and stored not in self.data:
+            return stored
+        why = (f"field `{name}` would be stored as column `{stored}`, which another field fills" if stored
+               else f"field `{name}` has no usable column name")
+        for i, value in enumerate(values):
+            if value is not None:
+                self.errors.setdefault(i, why)
+        return None
 
     def known(self, name: str, arrow_type: pa.DataType, values: list[Any]) -> None:
         """A column of fixed type: a value that does not fit rejects its row."""
+        name = self._claim(name, values)
+        if name is None:
+            return
         if arrow_type == s.TIMESTAMP and self._timestamps(name, values):
             return
         array = as_arrow(values, arrow_type)
@@ -116,6 +165,9 @@ class _Columns:
 
     def discovered(self, name: str, values: list[Any]) -> None:
         """A column of a field the code does not know: typed by the registry, misfits to variant columns."""
+        name = self._claim(name, values)
+        if name is None:
+            return
         arrow_type = self.registry.resolve(self.table_name, name, values)
         array = as_arrow(values, arrow_type)
         if array is not None:  # every value fits: no variant column
@@ -134,8 +186,13 @@ class _Columns:
                     has_misfit = True
         self.data[name] = (arrow_type, out)
         if has_misfit:
-            variant = f"{name}__v_{VARIANT_SUFFIX[infer_type([v for v in misfits if v is not None])]}"
-            self.discovered(variant, misfits)
+            misfit_type = infer_type([v for v in misfits if v is not None])
+            if misfit_type == arrow_type:  # cannot be stored even as its own type (text beyond JSON): reject
+                for i, value in enumerate(misfits):
+                    if value is not None:
+                        self.errors.setdefault(i, f"field `{name}`: cannot be stored as {VARIANT_SUFFIX[arrow_type]}")
+                return
+            self.discovered(f"{name}__v_{VARIANT_SUFFIX[misfit_type]}", misfits)
 
     def object(self, prefix: str, values: list[Any], known: dict[str, pa.DataType] | None) -> None:
         """Flattens a column of objects to `prefix__key` columns; a bare id stands for `{id: ...}`."""
@@ -160,7 +217,7 @@ class _Columns:
             sub = [o.get(key) if o is not None else None for o in objects]
             if known and key in known:
                 self.known(column, known[key], sub)
-            elif _all_of(sub, dict):
+            elif _all_of(sub, dict) and column.count("__") < MAX_FLATTEN_DEPTH:
                 self.object(column, sub, None)
             else:
                 self.discovered(column, sub)
@@ -182,18 +239,31 @@ class _Columns:
 class PageFlattener:
     """Turns the pages of one run into Arrow tables; one instance serves every status listing."""
 
-    def __init__(self, registry: TypeRegistry, tracker: RunTracker, *, tombstone_empty_lists: bool, observed_at: datetime) -> None:
+    def __init__(self, registry: TypeRegistry, tracker: RunTracker, *, tombstone_empty_lists: bool, observed_at: datetime,
+                 naming: Optional[NamingConvention] = None) -> None:
         self.registry = registry
         self.tracker = tracker
         self.tombstone_empty_lists = tombstone_empty_lists
         self.observed_at = observed_at
+        self.names = _Names(naming)
 
-    def flatten(self, tickets: list[Any], *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> FlatPage:
-        """Flattens one page; tickets the cursor calls unchanged are skipped before any typing."""
+    def flatten(self, tickets: list[Any], *, listing: str, cursor: UpdatedSince, versions: VersionLog,
+                verify_text: bool = False) -> FlatPage:
+        """Flattens one page; tickets the cursor calls unchanged are skipped before any typing.
+
+        `verify_text` (for pages the lenient JSON parser read) first rejects each ticket holding text that is
+        not valid Unicode (a lone surrogate) or a number beyond 64 bits: nothing downstream could store it.
+        """
         page = FlatPage()
         rejects: list[tuple[Any, str]] = []
         candidates, ids, stamps, seen_ids, seen_stamps = [], [], [], [], []
         for ticket in tickets:
+            if verify_text:
+                try:
+                    orjson.dumps(ticket)
+                except TypeError as error:
+                    rejects.append((ticket, f"the ticket cannot be stored as sent ({error}); kept here as raw JSON"))
+                    continue
             try:
                 ticket_id, stamp = _identity(ticket)
             except NotCoercible as error:
@@ -242,12 +312,12 @@ class PageFlattener:
         return page
 
     def _tickets_columns(self, rows: list[dict], errors: dict[int, str]) -> _Columns:
-        cols = _Columns(s.TICKETS_TABLE, len(rows), self.registry, errors)
+        cols = _Columns(s.TICKETS_TABLE, len(rows), self.registry, errors, self.names)
         for name, arrow_type in s.TICKET_COLUMNS.items():
             cols.known(name, arrow_type, [t.get(name) for t in rows])
         for name, known in s.OBJECT_FIELDS.items():
             cols.object(name, [t.get(name) for t in rows], known)
-        for key in _keys(rows) - _KNOWN_TOP:
+        for key in sorted(_keys(rows) - _KNOWN_TOP):
             values = [t.get(key) for t in rows]
             if _all_of(values, list):
                 continue  # a child table, built by _child_columns
@@ -260,8 +330,17 @@ class PageFlattener:
     def _child_columns(
         self, rows: list[dict], identity: list[tuple[int, int]], errors: dict[int, str]
     ) -> dict[str, tuple[_Columns, list[int], list[int]]]:
-        list_fields = [k for k in _keys(rows) - _KNOWN_TOP if _all_of([t.get(k) for t in rows], list)]
-        names = {CHILD_PREFIX + f: f for f in list(s.LIST_FIELDS) + list_fields}
+        list_fields = [k for k in sorted(_keys(rows) - _KNOWN_TOP) if _all_of([t.get(k) for t in rows], list)]
+        names: dict[str, str] = {}
+        for f in list(s.LIST_FIELDS) + list_fields:
+            table = self.names(CHILD_PREFIX + f)
+            if table.startswith(CHILD_PREFIX) and table not in names:
+                names[table] = f
+                continue
+            for i, t in enumerate(rows):  # two lists that would share one table, or a name dlt cannot store
+                if t.get(f):
+                    errors.setdefault(i, f"list `{f}` would be stored as table `{table}`, which another field fills"
+                                      if table.startswith(CHILD_PREFIX) else f"list `{f}` has no usable table name")
         for table in self.registry.tables():
             if table.startswith(CHILD_PREFIX) and table not in names:
                 names[table] = table[len(CHILD_PREFIX):]
@@ -285,7 +364,7 @@ class PageFlattener:
                 positions.append(-1)
                 deleted.append(True)
                 elements.append(None)
-        cols = _Columns(table, len(row_of), self.registry, {})
+        cols = _Columns(table, len(row_of), self.registry, {}, self.names)
         cols.data[s.CHILD_KEY] = (pa.int64(), [identity[i][0] for i in row_of])
         cols.data[s.CHILD_POSITION] = (pa.int64(), positions)
         cols.data[s.CHILD_VERSION] = (s.TIMESTAMP, [identity[i][1] for i in row_of])
@@ -320,12 +399,12 @@ class PageFlattener:
         return _table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
-        raws = [orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode() for raw, _ in rejects]
+        raws = [_raw_json(raw) for raw, _ in rejects]
         return _table(s.REJECTS_TABLE, {
             "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
             "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
             "listing": pa.array([listing] * len(rejects)),
-            "reason": pa.array([reason for _, reason in rejects]),
+            "reason": pa.array([_storable(reason) for _, reason in rejects]),
             "raw_json": pa.array(raws),
             "rejected_at": pa.array([self.observed_at] * len(rejects), s.TIMESTAMP),
         })
@@ -350,7 +429,25 @@ def _identity(ticket: Any) -> tuple[int, int]:
 
 def _raw_id(raw: Any) -> str | None:
     value = raw.get("id") if isinstance(raw, dict) else None
-    return None if value is None else str(value)
+    return None if value is None else _storable(value if isinstance(value, str) else _raw_json(value))
+
+
+def _raw_json(raw: Any) -> str:
+    """The JSON text of a rejected value, keys sorted; values orjson cannot write (a lone surrogate, a number
+    beyond 64 bits, nesting past its limit) are written by the standard library with \\u escapes."""
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(raw, sort_keys=True, ensure_ascii=True)
+
+
+def _storable(text: str) -> str:
+    """`text`, or its JSON-escaped form when it holds a lone surrogate (which no UTF-8 column can hold)."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(text, ensure_ascii=True)[1:-1]
 
 
 def _keys(rows: list[dict | None]) -> set[str]:

@@ -8,6 +8,7 @@ loop both would replace, on a plain `requests.Session` and tenacity (a dlt depen
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -19,9 +20,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit, parse_qsl, urlencode
 
 import orjson
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from pipelines.usercom import settings
+from pipelines.usercom.deadline import Deadline, DeadlineAdapter
 from pipelines.usercom.errors import (
     UsercomHTTPError,
     UsercomPaginationError,
@@ -32,6 +34,11 @@ from pipelines.usercom.errors import (
 log = logging.getLogger("usercom.client")
 
 _SECRET_QUERY_KEYS = {"token", "api_key", "apikey", "key", "access_token"}
+# network failures worth another try: refused/reset connections, timeouts, a body cut short or undecodable
+_NETWORK_ERRORS = (
+    requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 def redact_url(url: str) -> str:
@@ -52,6 +59,7 @@ class Page:
     results: list[dict]
     count: int | None
     server_time: datetime | None
+    lenient: bool = False  # parsed by the standard library: may hold lone surrogates or numbers beyond 64 bits
 
 
 @dataclass
@@ -63,6 +71,7 @@ class ListingStats:
     first_count: int | None = None
     last_count: int | None = None
     retries: int = 0
+    empty_pages_in_a_row: int = 0
     server_time: datetime | None = None
 
 
@@ -92,7 +101,7 @@ class RetryPolicy:
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
         if retry_after is not None:
             if retry_after > self.retry_after_cap:
-                log.warning("Retry-After of %.0f s capped at %.0f s", retry_after, self.retry_after_cap)
+                log.warning("Retry-After of %.0f s capped at %g s", retry_after, self.retry_after_cap)
             return min(retry_after, self.retry_after_cap)
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
         return self.rng.uniform(0, ceiling)
@@ -144,6 +153,8 @@ class TicketsClient:
 
     def _session(self) -> requests.Session:
         session = requests.Session()
+        session.mount("https://", DeadlineAdapter())
+        session.mount("http://", DeadlineAdapter())
         session.headers.update({"Authorization": f"Token {self._api_key}", "Accept": settings.ACCEPT_HEADER})
         return session
 
@@ -166,11 +177,17 @@ class TicketsClient:
             while url is not None:
                 self._guard(url, seen)
                 seen.add(url)
-                doc, response = self._get_page(session, url, stats)
+                doc, response, lenient = self._get_page(session, url, stats)
                 page = Page(url=redact_url(url), number=stats.pages + 1, results=doc["results"],
-                            count=doc.get("count"), server_time=_server_time(response))
+                            count=doc.get("count"), server_time=_server_time(response), lenient=lenient)
                 stats.pages += 1
                 stats.received += len(page.results)
+                stats.empty_pages_in_a_row = 0 if page.results else stats.empty_pages_in_a_row + 1
+                if doc.get("next") is not None and stats.empty_pages_in_a_row > settings.MAX_EMPTY_PAGES_IN_A_ROW:
+                    raise UsercomPaginationError(
+                        f"The API sent {stats.empty_pages_in_a_row} empty pages in a row that still link to a next page "
+                        f"(last: {redact_url(url)}); stopped instead of paging forever. Nothing of this run was loaded; re-run later."
+                    )
                 if stats.first_count is None:
                     stats.first_count = page.count
                     stats.server_time = page.server_time
@@ -190,40 +207,69 @@ class TicketsClient:
                 "Nothing of this run was loaded; re-run later."
             )
 
-    def _get_page(self, session: requests.Session, url: str, stats: ListingStats) -> tuple[dict, requests.Response]:
-        def attempt() -> tuple[dict, requests.Response]:
+    def _get_page(self, session: requests.Session, url: str, stats: ListingStats) -> tuple[dict, requests.Response, bool]:
+        def attempt() -> tuple[dict, requests.Response, bool]:
             response = self._send(session, url)
-            return _decode_page(response, url), response
+            doc, lenient = _decode_page(response, url)
+            return doc, response, lenient
 
         def count_retry(state: RetryCallState) -> None:
             stats.retries += 1
-            log.info("retrying GET %s (attempt %d): %s", redact_url(url), state.attempt_number, state.outcome.exception())
+            log.info("retrying GET %s (attempt %d): %s", redact_url(url), state.attempt_number,
+                     self._scrub(str(state.outcome.exception())))
 
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, requests.ConnectionError, requests.Timeout))),
+            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, *_NETWORK_ERRORS))),
             wait=self.retry.wait_seconds,
-            stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_total_wait),
+            # never sleep past the budget: a wait that would end beyond it stops now, with the reason
+            stop=stop_after_attempt(self.retry.max_attempts) | stop_before_delay(self.retry.max_total_wait),
             before_sleep=count_retry,
             reraise=True,
         )
+        started = time.monotonic()
         try:
             return retrying(attempt)
         except _Retryable as error:
             status = error.response.status_code if error.response is not None else None
             raise UsercomHTTPError(
-                f"User.com API kept failing for GET {redact_url(url)} after {self.retry.max_attempts} attempts "
-                f"or {self.retry.max_total_wait:.0f} s: {error}. The server may be down or rate-limiting; re-run later.",
+                f"User.com API kept failing for GET {redact_url(url)}: {self._scrub(str(error))}"
+                f"{self._retry_after_note(error.response)}, {self._spent(retrying, started)}. "
+                "The server may be down or rate-limiting; re-run later.",
                 status, redact_url(url),
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except _NETWORK_ERRORS as error:
             raise UsercomHTTPError(
-                f"Could not reach the User.com API at {redact_url(url)} after {self.retry.max_attempts} attempts "
-                f"({type(error).__name__}). Check the network and base_url/subdomain.",
+                f"No complete answer from the User.com API for GET {redact_url(url)}, {self._spent(retrying, started)} "
+                f"(last: {type(error).__name__}: {self._scrub(str(error))[:160]}). Check the network and base_url/subdomain; "
+                "re-run later.",
                 None, redact_url(url),
             ) from None
 
+    def _spent(self, retrying: Retrying, started: float) -> str:
+        attempts = retrying.statistics.get("attempt_number", 1)
+        return (f"after {attempts} attempt(s) in {time.monotonic() - started:.1f} s (limits: max_attempts "
+                f"{self.retry.max_attempts}, max_total_wait_seconds {self.retry.max_total_wait:g})")
+
+    def _retry_after_note(self, response: requests.Response | None) -> str:
+        value = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+        if value is None:
+            return ""
+        capped = f", capped at {self.retry.retry_after_cap:g} s" if value > self.retry.retry_after_cap else ""
+        return f" (the server asked to wait {value:.0f} s with Retry-After{capped})"
+
+    def _scrub(self, text: str) -> str:
+        """`text` (a server's words, an exception) without the API key, should anything echo it."""
+        return text.replace(self._api_key, "***") if self._api_key else text
+
     def _send(self, session: requests.Session, url: str) -> requests.Response:
-        response = session.get(url, timeout=self.timeout, allow_redirects=False)
+        # requests' timeout is per socket read; the deadline bounds the whole request (a slow drip included)
+        with Deadline(self.timeout[1]) as deadline:
+            try:
+                response = session.get(url, timeout=self.timeout, allow_redirects=False)
+            except requests.RequestException:
+                if deadline.expired:
+                    raise requests.Timeout(f"no complete answer within {self.timeout[1]:g} s") from None
+                raise
         if response.status_code in settings.RETRY_STATUSES:
             raise _Retryable(f"HTTP {response.status_code}", response)
         if 300 <= response.status_code < 400:
@@ -234,16 +280,35 @@ class TicketsClient:
                 response.status_code, redact_url(url),
             )
         if response.status_code != 200:
-            raise http_error(response.status_code, redact_url(url), _server_message(response))
+            raise http_error(response.status_code, redact_url(url), self._scrub(_server_message(response)))
         return response
 
 
-def _decode_page(response: requests.Response, url: str) -> dict:
+def parse_page_body(content: bytes) -> tuple[object, bool]:
+    """The JSON of a body, and whether it needed the lenient parser.
+
+    orjson first (fast); what it refuses but the standard library reads (a lone UTF-16 surrogate escape such
+    as "\\ud800", which JavaScript clients do produce) is read leniently: one odd ticket must not block the
+    whole listing; the flattener rejects such tickets with their raw JSON. Raises ValueError when neither reads it.
+    """
     try:
-        doc = orjson.loads(response.content)
-    except (orjson.JSONDecodeError, requests.RequestException) as error:
+        return orjson.loads(content), False
+    except orjson.JSONDecodeError as error:
+        first = error
+    try:
+        return json.loads(content), True
+    except (ValueError, RecursionError):
+        raise first from None
+
+
+def _decode_page(response: requests.Response, url: str) -> tuple[dict, bool]:
+    try:
+        doc, lenient = parse_page_body(response.content)
+    except (ValueError, requests.RequestException) as error:
         # a proxy's HTML error page or a body cut short: worth another try
-        raise _Retryable(f"the body of a 200 answer is not JSON ({str(error)[:80]})", response) from None
+        kind = response.headers.get("Content-Type", "no content type")
+        raise _Retryable(f"the body of a 200 answer is not JSON ({kind}, {len(response.content)} bytes: {str(error)[:80]})",
+                         response) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise UsercomResponseError(
             f"User.com API answered GET {redact_url(url)} with JSON that is not a ticket page "
@@ -252,7 +317,7 @@ def _decode_page(response: requests.Response, url: str) -> dict:
     next_url = doc.get("next")
     if next_url is not None and not isinstance(next_url, str):
         raise UsercomResponseError(f"`next` in the page at {redact_url(url)} is not a URL: {str(next_url)[:80]}")
-    return doc
+    return doc, lenient
 
 
 def _server_message(response: requests.Response) -> str:

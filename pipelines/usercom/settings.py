@@ -16,6 +16,8 @@ BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 RETRY_AFTER_CAP_SECONDS = 120.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Empty pages that still link onwards are followed (tickets can move away while we page), but not forever.
+MAX_EMPTY_PAGES_IN_A_ROW = 10
 
 # The next incremental run re-reads tickets updated after (run start - this margin): a version
 # written while we paged may have been missed, and server and client clocks may differ.

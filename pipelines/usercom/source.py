@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator, Optional, Sequence
+from urllib.parse import urlsplit
 
 import dlt
 from dlt.common.typing import TSecretStrValue
@@ -55,6 +57,7 @@ class ListingReport:
     pages: int = 0
     received: int = 0
     api_count: int | None = None
+    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
     kept: int = 0
     skipped_unchanged: int = 0
     rejected: int = 0
@@ -95,6 +98,32 @@ def resolve_base_url(subdomain: Optional[str], base_url: Optional[str]) -> str:
     return s.BASE_URL_TEMPLATE.format(subdomain=subdomain.strip())
 
 
+def check_transport(base_url: str, allow_insecure_http: bool) -> None:
+    """Refuses a base URL that would send the API key in clear: only https://, or http:// on a loopback host
+    (the sandbox), unless `allow_insecure_http` says otherwise."""
+    parts = urlsplit(base_url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if scheme == "https" and host:
+        return
+    if scheme == "http" and host and (_is_loopback(host) or allow_insecure_http):
+        return
+    if scheme == "http" and host:
+        raise UsercomConfigError(
+            f"Refused the plain http:// base URL on {host}: the API key would travel unencrypted. Use https://, "
+            "or pass --allow-insecure-http (allow_insecure_http = true under [sources.usercom]) if you really mean it."
+        )
+    raise UsercomConfigError(f"The base URL must be an https:// URL with a host, like {s.BASE_URL_TEMPLATE.format(subdomain='acme')}.")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dlt.source(name="usercom")
 def usercom(
     api_key: TSecretStrValue = dlt.secrets.value,
@@ -106,6 +135,9 @@ def usercom(
     max_attempts: int = s.MAX_ATTEMPTS,
     max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
     backoff_base_seconds: float = s.BACKOFF_BASE_SECONDS,
+    request_timeout_seconds: float = s.REQUEST_TIMEOUT[1],
+    retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
+    allow_insecure_http: bool = False,
     full_refresh: bool = False,
     report: Optional[RunReport] = None,
 ) -> list:
@@ -119,6 +151,9 @@ def usercom(
         status_param: the query parameter that filters by status.
         page_size: asks the API for this many tickets a page (the API's default when None).
         max_attempts, max_total_wait_seconds, backoff_base_seconds: bounds of retrying 429/5xx/network errors.
+        request_timeout_seconds: one request, connection to last byte, must end within this, or it is retried.
+        retry_after_cap_seconds: a longer Retry-After is cut to this (and a warning says so).
+        allow_insecure_http: accept a plain http:// base URL on a non-loopback host (the key travels in clear).
         full_refresh: ignore the incremental cursors and re-read every ticket.
         report: filled in with per-status figures while the source runs.
     """
@@ -129,9 +164,13 @@ def usercom(
     unknown = [x for x in statuses if x not in s.STATUSES]
     if unknown or not statuses:
         raise UsercomConfigError(f"Unknown statuses {unknown or '(none given)'}: choose from {', '.join(s.STATUSES)}.")
+    root = resolve_base_url(subdomain, base_url)
+    check_transport(root, allow_insecure_http)
     client = TicketsClient(
-        resolve_base_url(subdomain, base_url), api_key, status_param=status_param, page_size=page_size,
-        retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds),
+        root, api_key, status_param=status_param, page_size=page_size,
+        timeout=(min(s.REQUEST_TIMEOUT[0], request_timeout_seconds), request_timeout_seconds),
+        retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds,
+                          retry_after_cap=retry_after_cap_seconds),
     )
     statuses = list(dict.fromkeys(statuses))
     run = _RunContext(RunTracker(listings=len(statuses)))
@@ -157,6 +196,7 @@ class _RunContext:
                     # tombstones for emptied lists matter only when earlier rows may exist
                     tombstone_empty_lists=s.TICKETS_TABLE in schema.tables,
                     observed_at=datetime.now(timezone.utc),
+                    naming=schema.naming,  # columns are named as dlt will store them
                 )
             return self._flattener
 
@@ -172,8 +212,9 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         stats = ListingStats()
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
-            flat = flattener.flatten(page.results, listing=status, cursor=cursor, versions=versions)
+            flat = flattener.flatten(page.results, listing=status, cursor=cursor, versions=versions, verify_text=page.lenient)
             listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
+            listing.api_count_last = stats.last_count
             listing.kept += flat.kept
             listing.skipped_unchanged += flat.skipped_unchanged
             listing.rejected += flat.rejected

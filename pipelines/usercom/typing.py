@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -27,24 +29,28 @@ def to_int(value: Any) -> int:
             return value
         raise NotCoercible(f"{value!r} does not fit in BIGINT")
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return to_int(int(value.strip()))
-        except ValueError:
-            pass
+        return to_int(int(value))
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return to_int(int(value))
     raise NotCoercible(f"{_show(value)} is not an integer")
+
+
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # ASCII digits only: int() would also take "1_000" and "١٢"
+_NUMBER = re.compile(r"\s*-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\s*")  # a JSON number, as text
 
 
 def to_float(value: Any) -> float:
     """A float, from an int, a float or a numeric string; bools are refused."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -(2**53) <= value <= 2**53 or float(value) == value:
             return float(value)
-        except ValueError:
-            pass
+        raise NotCoercible(f"{value} does not fit a double exactly")
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        number = float(value)
+        if number not in (float("inf"), float("-inf")):
+            return number
     raise NotCoercible(f"{_show(value)} is not a number")
 
 
@@ -59,7 +65,13 @@ def to_text(value: Any) -> str:
     """A string as it came, or the JSON text of any other value, so nothing is lost."""
     if isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # nested past orjson's limit, or an int beyond 64 bits (from the lenient parser)
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (RecursionError, ValueError):
+            raise NotCoercible("a value nested too deeply to store as text") from None
 
 
 def to_timestamp(value: Any) -> datetime:

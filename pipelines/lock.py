@@ -1,0 +1,109 @@
+"""One run at a time per data directory: an exclusive `flock` on `<data dir>/.usercom-run.lock`.
+
+Two runs on one directory would interleave dlt load packages and state files and write the same
+DuckDB file. The lock is an advisory `fcntl.flock` held for the whole run; the kernel releases it
+when the process ends in any way (exit, exception, SIGKILL), so a crashed run never leaves a stale
+lock behind. The file keeps the holder's pid and start time, only to name it in the error message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from pipelines.usercom.errors import UsercomError
+
+LOCK_FILE = ".usercom-run.lock"
+POLL_SECONDS = 0.2
+
+# locks this process holds, per (lock file, thread): a thread that holds a directory may lock it again
+_held: dict[tuple[str, int], int] = {}
+_held_lock = threading.Lock()
+
+
+class RunLockedError(UsercomError):
+    """Another run holds the data directory."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class RunLock:
+    """Context manager: holds the data directory's run lock, waiting up to `wait_seconds` for it.
+
+    Re-entrant within a thread (the CLI holds it over load and transforms, `run_pipeline` takes it again).
+    """
+
+    def __init__(self, directory: Path, wait_seconds: float = 0.0) -> None:
+        self.path = Path(directory) / LOCK_FILE
+        self.wait_seconds = max(0.0, wait_seconds)
+        self._fd: Optional[int] = None
+
+    def __enter__(self) -> "RunLock":
+        key = (str(self.path.resolve()), threading.get_ident())
+        with _held_lock:
+            if key in _held:
+                _held[key] += 1
+                self._key = key
+                return self
+        self._key = key
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise UsercomError(
+                f"the data directory {self.path.parent} is not writable ({error.strerror}); nothing was run. "
+                "Check its permissions and free space, or choose another with --data-dir / USERCOM_DATA_DIR."
+            ) from None
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    os.close(fd)
+                    waited = f" after waiting {self.wait_seconds:.0f} s" if self.wait_seconds else ""
+                    raise RunLockedError(
+                        f"another usercom-tickets run ({holder}) is using the data directory {self.path.parent}{waited}; "
+                        f"this run did nothing. Wait for it to end (or pass --wait-for-lock SECONDS), then re-run."
+                    ) from None
+                time.sleep(POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        try:
+            os.pwrite(fd, f"pid {os.getpid()}, started {started}, {' '.join(_safe_argv())}\n".encode(), 0)
+        except OSError:  # a full disk: the lock holds all the same, only the holder's name is missing
+            pass
+        self._fd = fd
+        with _held_lock:
+            _held[key] = 1
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with _held_lock:
+            _held[self._key] -= 1
+            if _held[self._key]:
+                return
+            del _held[self._key]
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)  # closing releases the flock; the file stays (unlinking a lock file races)
+
+
+def _read_holder(fd: int) -> str:
+    text = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+    return text.splitlines()[0] if text else "pid unknown"
+
+
+def _safe_argv() -> list[str]:
+    """The command line, for the lock file: program and options only, never argument values that could be secrets."""
+    return [os.path.basename(sys.argv[0])] + [a for a in sys.argv[1:] if a.startswith("-")][:8]
