@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean report
+.PHONY: demo test bench clean report fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ test: $(STAMP)
 # BENCH_ARGS="--quick" for 20,000 tickets, "--rss-1m" adds the 1,000,000-ticket memory check.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+# Property-based fuzzing of the flattener and the pipeline with many more examples than `make test` runs.
+# FUZZ_EXAMPLES=N to change how many (default 3000 for the flattener, a 25th of that through the pipeline).
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	USERCOM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py --hypothesis-show-statistics
+
+# 1,000,000 tickets through the sandbox with latency, 5% 5xx and periodic 429s; checks each landed exactly once.
+# SOAK_ARGS="--tickets 100000" for a shorter one. Not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/parquet data/.dlt data/reports

@@ -202,12 +202,12 @@ def finish_interrupted_run(pipeline: dlt.Pipeline) -> list[str]:
 
 def _restrict(directory: Path) -> None:
     """The DuckDB file (and its WAL) readable by the owner only, and dlt's state folder private, whatever created them."""
-    for path in (directory / DUCKDB_FILE, directory / (DUCKDB_FILE + ".wal")):
-        if path.exists():
-            path.chmod(0o600)
-    state = directory / ".dlt"
-    if state.is_dir():
-        state.chmod(0o700)
+    for path, mode in ((directory / DUCKDB_FILE, 0o600), (directory / (DUCKDB_FILE + ".wal"), 0o600), (directory / ".dlt", 0o700)):
+        try:
+            if path.exists():
+                path.chmod(mode)
+        except OSError as error:  # not ours to change (or read-only): the next write says so clearly
+            log.debug("could not restrict %s: %s", path, error)
 
 
 def _warn_if_readable_by_others(path: Path) -> None:

@@ -49,8 +49,9 @@ class SafetyCopy:
             self.copy.unlink(missing_ok=True)
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
             raise UsercomError(
-                f"could not make the safety copy of {self.database} before loading ({reason}); nothing was loaded and "
-                "the data is as the last run left it. Free some space (the copy needs as much as the database), then re-run."
+                f"could not checkpoint and copy {self.database} before loading ({reason}); nothing was loaded and the "
+                "data is as the last run left it. Check that the file is writable and that there is room for a copy "
+                "of it, then re-run."
             ) from None
 
     def restore(self, pipeline: dlt.Pipeline) -> None:
