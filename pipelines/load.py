@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import stat
 import time
 from contextlib import contextmanager
@@ -190,6 +192,7 @@ def finish_interrupted_run(pipeline: dlt.Pipeline) -> list[str]:
     would skip the API. Each package holds a complete extract and the cursor state of its run; loading it
     first and then extracting anew ends with exactly the data of an uninterrupted run.
     """
+    _remove_orphaned_extracts(pipeline)
     if not pipeline.has_pending_data:
         return []
     log.warning("an earlier run was interrupted after extracting: loading the packages it left before extracting anew")
@@ -198,6 +201,16 @@ def finish_interrupted_run(pipeline: dlt.Pipeline) -> list[str]:
         return []
     info.raise_on_failed_jobs()
     return list(info.loads_ids)
+
+
+def _remove_orphaned_extracts(pipeline: dlt.Pipeline) -> None:
+    """Deletes the half-written extract folders of killed runs (dlt names each `<16 hex>` under normalize/ and
+    never reads it again); safe under the run lock, when no other extract can be writing."""
+    folder = Path(pipeline.working_dir) / "normalize"
+    for path in folder.glob("*") if folder.is_dir() else []:
+        if path.is_dir() and re.fullmatch(r"[0-9a-f]{16}", path.name):
+            log.info("removing %s, the unfinished extract of an interrupted run", path)
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _restrict(directory: Path) -> None:

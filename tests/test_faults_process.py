@@ -140,6 +140,8 @@ def test_sigkill_at_any_step_then_the_next_run_ends_exactly_like_an_uninterrupte
     code, out, err = cli_run(server, data_dir)
     assert code == 0, err
     assert_exact(server, data_dir)
+    leftovers = [p.name for p in (data_dir / DLT / "normalize").iterdir() if p.name not in ("extracted", ".version")]
+    assert leftovers == []  # the killed run's unfinished extract was cleaned up
     if point.startswith(("normalize", "load: copying", "load: merging")):
         assert "an interrupted run had left" in out  # its package was loaded first, then the API read anew
     if point == "load: merging into the tables":
