@@ -282,6 +282,11 @@ class PageFlattener:
             stamps.append(stamp)
 
         versions.add(seen_ids, seen_stamps)
+        if not candidates:  # an unchanged page (every page of a re-run): no columns to build, no tables
+            if rejects:
+                page.tables[s.REJECTS_TABLE] = self._rejects(rejects, listing)
+            page.rejected = len(rejects)
+            return page
         rows = candidates
         identity = list(zip(ids, stamps))
 
