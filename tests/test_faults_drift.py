@@ -134,3 +134,20 @@ def test_rejects_are_counted_and_fail_the_run_only_when_strict(sandbox, tmp_path
     assert result.returncode == code, result.stderr
     assert "1 tickets loaded" in result.stdout and "2 rejected" in result.stdout
     assert query(tmp_path / "data", "SELECT count(*) FROM usercom.tickets_rejected") == [(2,)]
+
+
+def test_a_listing_that_ends_before_any_change_is_read_keeps_a_cursor_on_the_apis_clock(sandbox, data_dir):
+    # The sandbox's `updated_at` clock (2024) lags its Date header (today), as a skewed API's would. A listing
+    # that finished before any other emitted a ticket used to set its cursor from the wall clock (today - 1 h),
+    # so every later change in that listing was skipped as "unchanged".
+    server = sandbox(tickets=400, page_size=50, latency_ms=5)
+    run(server, data_dir)
+    closed = max(t["id"] for t in server.tickets() if t["status"] == "closed")  # on closed's last page
+    server.update_ticket(closed, name="changed on a late page")
+    run(server, data_dir)  # archived (2 pages) ends long before closed's last page is read
+    archived = next(t for t in server.tickets() if t["status"] == "archived")
+    server.update_ticket(archived["id"], name="changed in the listing that ended first")
+    summary = run(server, data_dir)
+    assert summary.report.listings["archived"].kept == 1
+    assert query(data_dir, f"SELECT name FROM usercom.tickets WHERE id = {archived['id']}") == [
+        ("changed in the listing that ended first",)]

@@ -134,8 +134,12 @@ def loaded(sandbox, data_dir):
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_sigkill_at_any_step_then_the_next_run_ends_exactly_like_an_uninterrupted_one(loaded, data_dir, point):
     server = loaded
-    killed = kill_when(start(server, data_dir), lambda: KILL_POINTS[point](server, data_dir))
-    assert killed, f"the run ended before the kill point {point!r}"
+    for attempt in range(3):  # a busy machine may let a run slip past a short window: try again with fresh changes
+        if kill_when(start(server, data_dir), lambda: KILL_POINTS[point](server, data_dir)):
+            break
+        change_tickets(server, salt=10 + attempt)
+    else:
+        raise AssertionError(f"every run ended before the kill point {point!r}")
     change_tickets(server, salt=2)  # the API moves on while the job is down
     code, out, err = cli_run(server, data_dir)
     assert code == 0, err

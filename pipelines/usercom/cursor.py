@@ -53,8 +53,21 @@ class VersionLog:
             self._ids.append(np.asarray(ids, np.int64))
             self._stamps.append(np.asarray(stamps, np.int64))
 
-    def save(self, state: dict, cursor: datetime) -> None:
-        """Stores the new cursor and the versions at/after it into the resource state."""
+    def newest(self) -> int | None:
+        """The newest `updated_at` (µs) the listing read at/after its old cursor; None when it read none."""
+        stamps = [int(s.max()) for s in self._stamps if len(s)]
+        return max(stamps) if stamps else None
+
+    def save(self, state: dict, cursor: datetime | None) -> None:
+        """Stores the new cursor and the versions at/after it into the resource state.
+
+        With no new cursor (the run has no evidence of the API's clock) the old one stays, and with it every
+        version read at/after it; with neither, the state stays empty and the next run reads everything.
+        """
+        if cursor is None:
+            if not state.get(STATE_KEY):
+                return
+            cursor = datetime.fromisoformat(state[STATE_KEY])
         since = to_micros(cursor)
         versions: dict[str, int] = {}
         if self._ids:

@@ -232,7 +232,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
                 yield dlt.mark.with_hints(arrow_table, child_table_hints(table), create_table_variant=True)
         # committed with this load only: a failed run keeps the previous cursor
-        versions.save(state, tracker.cursor())
+        versions.save(state, tracker.cursor(newest_seen=versions.newest()))
 
     return dlt.resource(
         tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,

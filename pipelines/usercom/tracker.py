@@ -63,13 +63,19 @@ class RunTracker:
             newest = max(stamps)
             self._max_seen = newest if self._max_seen is None else max(self._max_seen, newest)
 
-    def cursor(self) -> datetime:
-        """The next run re-reads tickets updated at or after this: every later version may be unseen."""
+    def cursor(self, newest_seen: int | None = None) -> datetime | None:
+        """The next run re-reads tickets updated at or after this: every later version may be unseen.
+
+        Bounded by the newest `updated_at` the run has evidence of: emitted by any listing so far, or
+        `newest_seen` (µs) by the calling listing, unchanged tickets included. None without any evidence:
+        the caller keeps its previous cursor. (A listing that ends before any other emitted a ticket must
+        not jump to the wall clock, which the API's `updated_at` may lag: later updates would be skipped.)
+        """
         with self._lock:
-            start = self._start
-            if self._max_seen is not None:
-                start = min(start, EPOCH + timedelta(microseconds=self._max_seen))
-            return start - self._margin
+            evidence = max((x for x in (self._max_seen, newest_seen) if x is not None), default=None)
+            if evidence is None:
+                return None
+            return min(self._start, EPOCH + timedelta(microseconds=evidence)) - self._margin
 
     def finish_listing(self) -> bool:
         """Marks one listing done; True for the last one, which sends the run's tombstones."""
