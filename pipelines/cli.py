@@ -115,16 +115,21 @@ def _demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
     from pipelines.sandbox.generate import DEFAULT_NOW
 
+    from pipelines.load import private_files
+    from pipelines.lock import RunLock
+
     directory = _data_dir(args)
     as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
-    with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
-        print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
-        summary = run_pipeline(
-            directory, destination=args.destination, full_refresh=True,
-            source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url},
-        )
-    _print_summary(summary)
-    _build_marts(directory, as_of, args.policy)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with private_files(), RunLock(directory):  # like `run`: one at a time, files for their owner only
+        with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
+            print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
+            summary = run_pipeline(
+                directory, destination=args.destination, full_refresh=True,
+                source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url},
+            )
+        _print_summary(summary)
+        _build_marts(directory, as_of, args.policy)
     from transforms.report import render_sla_report
 
     print(render_sla_report(directory / DUCKDB_FILE))
