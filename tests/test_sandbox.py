@@ -36,18 +36,9 @@ ISO_MIDNIGHT = re.compile(r"^\d{4}-\d\d-\d\dT00:00:00Z$")
 
 # ----- fixtures ------------------------------------------------------------------------
 @pytest.fixture
-def make_sandbox():
-    """Start sandboxes with the given options; stop them all after the test."""
-    servers: list[SandboxServer] = []
-
-    def make(**options) -> SandboxServer:
-        server = SandboxServer(SandboxOptions(**options)).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
+def make_sandbox(sandbox):
+    """Start sandboxes with the given options (the shared `sandbox` fixture, under this file's name)."""
+    return sandbox
 
 
 @pytest.fixture
