@@ -69,7 +69,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    _build_marts(_loaded_dir(args), args.as_of, args.policy)
+    from pipelines.load import private_files
+    from pipelines.lock import RunLock
+
+    directory = _loaded_dir(args)
+    with private_files(), RunLock(directory, args.wait_for_lock):  # a nightly run may be writing
+        _build_marts(directory, args.as_of, args.policy)
     return 0
 
 
@@ -207,6 +212,8 @@ def _parser() -> argparse.ArgumentParser:
     transform = command("transform", _transform, "build the SLA marts (schema analytics) and run their data tests")
     data(transform)
     sla(transform)
+    transform.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+                           help="wait this long for a running job on the same data directory (default: refuse at once)")
 
     report = command("report", _report, "print the headline SLA table from the built marts")
     data(report)

@@ -184,6 +184,24 @@ def test_second_run_on_the_same_data_dir_refuses_at_once_naming_the_first_runs_p
 
 
 @pytest.mark.timeout(120)
+def test_transform_refuses_while_a_run_holds_the_data_dir(sandbox, data_dir):
+    server = sandbox(tickets=600, page_size=50)
+    assert cli_run(server, data_dir)[0] == 0
+    server.options.latency_ms = 200  # the run holds the lock for several seconds: ~6 pages a listing
+    server.update_ticket(server.tickets()[0]["id"], name="changed")
+    first = start(server, data_dir, "--full-refresh")
+    lock = data_dir / ".usercom-run.lock"
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    transform = subprocess.run([sys.executable, "-m", "pipelines.cli", "transform", "--data-dir", str(data_dir)],
+                               capture_output=True, text=True, timeout=60)
+    assert transform.returncode == 75 and f"(pid {first.pid}," in transform.stderr
+    assert finish(first)[0] == 0
+    assert_exact(server, data_dir)
+
+
+@pytest.mark.timeout(120)
 def test_second_run_told_to_wait_runs_after_the_first_and_neither_corrupts_the_other(sandbox, data_dir):
     server = sandbox(tickets=800, page_size=50, latency_ms=15)
     first = start(server, data_dir)
