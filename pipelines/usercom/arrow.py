@@ -73,6 +73,8 @@ class _Names:
                 stored = ""
             self._cache[name] = stored
         return stored
+
+
 _OBJECT_OR_NULL = {dict, type(None)}
 
 
