@@ -40,4 +40,4 @@ soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/parquet data/.dlt data/reports
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/parquet data/marts data/.dlt data/reports data/.usercom-run.lock
