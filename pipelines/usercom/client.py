@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -169,15 +171,24 @@ class TicketsClient:
         return f"{url}?{urlencode(params)}" if params else url
 
     def iter_pages(self, status: str | None, stats: ListingStats | None = None) -> Iterator[Page]:
-        """Yields every page of the listing for `status`, refusing foreign hosts and loops."""
-        stats = stats if stats is not None else ListingStats()
+        """Yields every page of the listing for `status`, refusing foreign hosts and loops.
+
+        The next page is fetched while the caller works on this one (one page ahead, on a thread of its own):
+        with 50 ms a request, paging and flattening one after the other made a listing 1.7x as long as its
+        requests alone. Pages, their order and where an error surfaces are as without it; `stats` may count
+        the page fetched ahead before the caller has it.
+        """
+        halt = threading.Event()
+        return _read_ahead(self._pages(status, stats if stats is not None else ListingStats(), halt), halt)
+
+    def _pages(self, status: str | None, stats: ListingStats, halt: threading.Event) -> Iterator[Page]:
         seen: set[str] = set()
         url: str | None = self.first_url(status)
         with self._session() as session:
-            while url is not None:
+            while url is not None and not halt.is_set():
                 self._guard(url, seen)
                 seen.add(url)
-                doc, response, lenient = self._get_page(session, url, stats)
+                doc, response, lenient = self._get_page(session, url, stats, halt)
                 page = Page(url=redact_url(url), number=stats.pages + 1, results=doc["results"],
                             count=doc.get("count"), server_time=_server_time(response), lenient=lenient)
                 stats.pages += 1
@@ -207,8 +218,13 @@ class TicketsClient:
                 "Nothing of this run was loaded; re-run later."
             )
 
-    def _get_page(self, session: requests.Session, url: str, stats: ListingStats) -> tuple[dict, requests.Response, bool]:
+    def _get_page(self, session: requests.Session, url: str, stats: ListingStats,
+                  halt: threading.Event | None = None) -> tuple[dict, requests.Response, bool]:
+        halt = halt or threading.Event()
+
         def attempt() -> tuple[dict, requests.Response, bool]:
+            if halt.is_set():
+                raise _Halted()
             response = self._send(session, url)
             doc, lenient = _decode_page(response, url)
             return doc, response, lenient
@@ -224,6 +240,7 @@ class TicketsClient:
             # never sleep past the budget: a wait that would end beyond it stops now, with the reason
             stop=stop_after_attempt(self.retry.max_attempts) | stop_before_delay(self.retry.max_total_wait),
             before_sleep=count_retry,
+            sleep=halt.wait,  # a back-off ends early, and no request follows, when the listing is halted
             reraise=True,
         )
         started = time.monotonic()
@@ -299,6 +316,58 @@ def parse_page_body(content: bytes) -> tuple[object, bool]:
         return json.loads(content), True
     except (ValueError, RecursionError):
         raise first from None
+
+
+class _Halted(Exception):
+    """The consumer of a listing went away: no further request."""
+
+
+_DONE = object()
+
+
+def _read_ahead(pages: Iterator[Page], stop: threading.Event) -> Iterator[Page]:
+    """Yields the items of `pages`, produced on a thread that keeps one item ready ahead of the consumer.
+
+    An exception of `pages` is raised where its item would have been. Closing this generator (the run
+    failed elsewhere, or was interrupted) sets `stop`, which `pages` honours before each request and
+    each back-off, and waits for the thread to end (at most the request in flight).
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        ready.put((page, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put((_DONE, None))
+        except BaseException as error:  # noqa: BLE001 (handed to the consumer, raised there)
+            ready.put((_DONE, error))
+        finally:
+            pages.close()
+
+    thread = threading.Thread(target=produce, name="usercom-pages", daemon=True)
+    thread.start()
+    try:
+        while True:
+            page, error = ready.get()
+            if error is not None:
+                raise error
+            if page is _DONE:
+                return
+            yield page
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a put, let the request in flight end
+            try:
+                ready.get(timeout=0.1)
+            except queue.Empty:
+                pass
 
 
 def _decode_page(response: requests.Response, url: str) -> tuple[dict, bool]:
