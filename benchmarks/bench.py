@@ -482,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-1m", action="store_true", help="also run the 1,000,000-ticket memory check")
     parser.add_argument("--rss-tickets", type=int, default=1_000_000)
     parser.add_argument("--only-rss", action="store_true", help="only the memory check (with a 100k usercom run)")
+    parser.add_argument("--only-latency", action="store_true", help="only the 50 ms latency check")
     parser.add_argument("--no-transforms", action="store_true")
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--busy", type=float, default=0.5, help="cores of other load that make a run worth repeating")
@@ -494,17 +495,19 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     try:
-        bench.log(f"sandbox with {args.tickets:,} tickets")
-        sandbox = Sandbox(args.tickets)
+        sandbox = None if args.only_latency else Sandbox(args.tickets)
         try:
-            if args.only_rss:
+            if sandbox is None:
+                pass
+            elif args.only_rss:
                 run_contender("floor", sandbox)
                 for _ in range(2):
                     bench.runs.append(bench.measure("usercom", sandbox, fresh=True, data_dir=bench.work / "usercom"))
             else:
                 bench.main_rounds(sandbox)
         finally:
-            sandbox.close()
+            if sandbox is not None:
+                sandbox.close()
         if not args.no_latency and not args.only_rss:
             bench.latency()
         if args.rss_1m or args.only_rss:
