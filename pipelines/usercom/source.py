@@ -15,7 +15,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.hints import make_hints
 
 from pipelines.usercom import settings as s
-from pipelines.usercom.arrow import CHILD_PREFIX, PageFlattener
+from pipelines.usercom.arrow import CHILD_PREFIX, PageFlattener, TableBatcher
 from pipelines.usercom.client import ListingStats, RetryPolicy, TicketsClient
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.errors import UsercomConfigError
@@ -210,6 +210,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         tracker = run.tracker
         listing = report.listing(status)
         stats = ListingStats()
+        batcher = TableBatcher()
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
             flat = flattener.flatten(page.results, listing=status, cursor=cursor, versions=versions, verify_text=page.lenient)
@@ -221,9 +222,12 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             listing.retries = stats.retries
             if stats.pages % 10 == 0:
                 log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
-            for table, arrow_table in flat.tables.items():
+            for table, arrow_table in batcher.add(flat.tables):
                 hints = TABLE_HINTS.get(table) or child_table_hints(table)
                 yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
+        for table, arrow_table in batcher.flush():
+            hints = TABLE_HINTS.get(table) or child_table_hints(table)
+            yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
         listing.finished = True
         if listing.count_mismatch:
             log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
