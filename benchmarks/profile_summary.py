@@ -24,25 +24,29 @@ def _label(frame: str) -> str:
     return f"{match['func']} ({path})"
 
 
+def _stacks(path: str):
+    """(stack, samples) of every well-formed line of a py-spy raw profile."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            if stack and count.isdigit():
+                yield stack, int(count)
+
+
 def summarise(path: str, top: int = 12) -> dict:
     """Total samples, and the top functions by inclusive and by self samples, as (share, label)."""
     inclusive: Counter = Counter()
     own: Counter = Counter()
     total = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            stack, _, count = line.rstrip("\n").rpartition(" ")
-            if not stack or not count.isdigit():
-                continue
-            n = int(count)
-            frames = [_label(f) for f in stack.split(";")]
-            frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
-            if not frames:
-                continue
-            total += n
-            for label in set(frames):
-                inclusive[label] += n
-            own[frames[-1]] += n
+    for stack, n in _stacks(path):
+        frames = [_label(f) for f in stack.split(";")]
+        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += n
+        for label in set(frames):
+            inclusive[label] += n
+        own[frames[-1]] += n
     share = lambda c: [(round(100 * v / total, 1), k) for k, v in c.most_common(top)] if total else []
     return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
 
@@ -71,21 +75,16 @@ def categories(path: str) -> dict[str, float]:
     counts = {name: 0 for name, _ in CATEGORIES}
     counts["other"] = 0
     total = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            stack, _, count = line.rstrip("\n").rpartition(" ")
-            if not stack or not count.isdigit():
-                continue
-            n = int(count)
-            if _importing(stack):
-                continue
-            total += n
-            for name, markers in CATEGORIES:
-                if any(m in stack for m in markers):
-                    counts[name] += n
-                    break
-            else:
-                counts["other"] += n
+    for stack, n in _stacks(path):
+        if _importing(stack):
+            continue
+        total += n
+        for name, markers in CATEGORIES:
+            if any(m in stack for m in markers):
+                counts[name] += n
+                break
+        else:
+            counts["other"] += n
     return {k: round(100 * v / total, 1) for k, v in counts.items()} if total else {}
 
 

@@ -166,14 +166,19 @@ def test_first_run_killed_repeatedly_at_different_steps_still_ends_exact(sandbox
 
 # ----- two runs at once -----------------------------------------------------------------------------------
 
+def wait_until_locked(data_dir: Path, seconds: float = 60) -> None:
+    """Returns once a started run holds the data directory's lock (its pid written), or after `seconds`."""
+    lock = data_dir / ".usercom-run.lock"
+    deadline = time.monotonic() + seconds
+    while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 @pytest.mark.timeout(120)
 def test_second_run_on_the_same_data_dir_refuses_at_once_naming_the_first_runs_pid(sandbox, data_dir):
     server = sandbox(tickets=800, page_size=50, latency_ms=15)
     first = start(server, data_dir)
-    lock = data_dir / ".usercom-run.lock"
-    deadline = time.monotonic() + 60
-    while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until_locked(data_dir)
     code, out, err = cli_run(server, data_dir)
     assert code == 75, err
     assert f"another usercom-tickets run (pid {first.pid}," in err and str(data_dir) in err and "did nothing" in err
@@ -190,10 +195,7 @@ def test_transform_refuses_while_a_run_holds_the_data_dir(sandbox, data_dir):
     server.options.latency_ms = 200  # the run holds the lock for several seconds: ~6 pages a listing
     server.update_ticket(server.tickets()[0]["id"], name="changed")
     first = start(server, data_dir, "--full-refresh")
-    lock = data_dir / ".usercom-run.lock"
-    deadline = time.monotonic() + 60
-    while not (lock.exists() and lock.read_text().startswith("pid")) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until_locked(data_dir)
     transform = subprocess.run([sys.executable, "-m", "pipelines.cli", "transform", "--data-dir", str(data_dir)],
                                capture_output=True, text=True, timeout=60)
     assert transform.returncode == 75 and f"(pid {first.pid}," in transform.stderr
@@ -205,9 +207,7 @@ def test_transform_refuses_while_a_run_holds_the_data_dir(sandbox, data_dir):
 def test_second_run_told_to_wait_runs_after_the_first_and_neither_corrupts_the_other(sandbox, data_dir):
     server = sandbox(tickets=800, page_size=50, latency_ms=15)
     first = start(server, data_dir)
-    lock = data_dir / ".usercom-run.lock"
-    while not (lock.exists() and lock.read_text().startswith("pid")):
-        time.sleep(0.01)
+    wait_until_locked(data_dir)
     second = start(server, data_dir, "--wait-for-lock", "100")
     (c1, _, e1), (c2, out2, e2) = finish(first), finish(second)
     assert (c1, c2) == (0, 0), e1 + e2
