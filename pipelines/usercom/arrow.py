@@ -9,7 +9,7 @@ child tables `tickets__<field>`, scalars become columns typed by the run's `Type
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import logging
 from datetime import datetime
 from hashlib import sha256
 from typing import Any, Iterator, Optional
@@ -21,7 +21,11 @@ from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 
 from pipelines.usercom import settings as s
+from pipelines.usercom.client import Page
+from pipelines.usercom.columnar import flatten_tickets
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
+from pipelines.usercom.flat_tables import CHILD_PREFIX, KNOWN_TOP_FIELDS, MAX_FLATTEN_DEPTH, FlatPage, flat_table
+from pipelines.usercom.json_pages import NotColumnar
 from pipelines.usercom.tracker import RunTracker, to_micros
 from pipelines.usercom.typing import (
     COERCERS,
@@ -35,18 +39,7 @@ from pipelines.usercom.typing import (
     to_timestamp,
 )
 
-_KNOWN_TOP = set(s.TICKET_COLUMNS) | set(s.OBJECT_FIELDS) | set(s.LIST_FIELDS)
-CHILD_PREFIX = s.TICKETS_TABLE + "__"
-# Key columns are never null; saying so in the Arrow schema matches dlt's key hints.
-_NOT_NULL = {
-    s.TICKETS_TABLE: {"id", "updated_at"},
-    s.HISTORY_TABLE: {"id", "updated_at"},
-    s.REJECTS_TABLE: {"reject_key"},
-}
-_CHILD_NOT_NULL = {s.CHILD_KEY, s.CHILD_POSITION, s.CHILD_VERSION}
-# Objects nested deeper than this are kept as JSON text in one column instead of one column per leaf.
-MAX_FLATTEN_DEPTH = 12
-
+log = logging.getLogger("usercom.flatten")
 
 class _Names:
     """Column and table names as dlt will store them (its naming convention's `normalize_path`), cached.
@@ -76,31 +69,6 @@ class _Names:
 
 
 _OBJECT_OR_NULL = {dict, type(None)}
-
-
-def _table(table: str, columns: dict[str, pa.Array]) -> pa.Table:
-    key = (table, *columns, *(array.type for array in columns.values()))
-    schema = _SCHEMAS.get(key)
-    if schema is None:
-        required = _NOT_NULL.get(table, _CHILD_NOT_NULL)
-        schema = pa.schema([pa.field(name, array.type, nullable=name not in required) for name, array in columns.items()])
-        if len(_SCHEMAS) > 1000:
-            _SCHEMAS.clear()
-        _SCHEMAS[key] = schema
-    return pa.Table.from_arrays(list(columns.values()), schema=schema)
-
-
-_SCHEMAS: dict[tuple, pa.Schema] = {}  # the pages of a run share a few schemas; building one costs ~40 µs
-
-
-@dataclass
-class FlatPage:
-    """The Arrow tables of one page, and what happened to its tickets."""
-
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-    kept: int = 0
-    skipped_unchanged: int = 0
-    rejected: int = 0
 
 
 class _Columns:
@@ -166,7 +134,12 @@ class _Columns:
         return True
 
     def discovered(self, name: str, values: list[Any]) -> None:
-        """A column of a field the code does not know: typed by the registry, misfits to variant columns."""
+        """A column of a field the code does not know: typed by the registry, misfits to variant columns.
+
+        A field that is null in every row adds no column: nothing is lost, and its type waits for a value.
+        """
+        if all(v is None for v in values):
+            return
         name = self._claim(name, values)
         if name is None:
             return
@@ -235,7 +208,7 @@ class _Columns:
             if indices is not None:
                 values = [values[i] for i in keep]
             arrays[name] = pa.array(values, arrow_type)
-        return _table(self.table_name, arrays)
+        return flat_table(self.table_name, arrays)
 
 
 class PageFlattener:
@@ -248,6 +221,33 @@ class PageFlattener:
         self.tombstone_empty_lists = tombstone_empty_lists
         self.observed_at = observed_at
         self.names = _Names(naming)
+
+    def flatten_pages(self, pages: list[Page], *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> list[FlatPage]:
+        """Several pages of one listing: those the JSON reader took flattened together by the columnar flattener
+        (one pass of Arrow kernels for all of them: a pass costs ~1.4 ms whatever its size), the rest, and any
+        page whose values the columnar flattener refuses, row by row. `FlatPage.pages` and `.columnar` say which."""
+        columnar = [page for page in pages if page.tickets is not None]
+        if len(columnar) > 1:
+            try:
+                tickets = pa.concat_tables([pa.table({"t": p.tickets}) for p in columnar], promote_options="default")
+                flat = flatten_tickets(self, tickets.column("t").combine_chunks(), cursor=cursor, versions=versions)
+                flat.columnar, flat.pages = True, len(columnar)
+                return [flat] + [self.flatten_page(p, listing=listing, cursor=cursor, versions=versions)
+                                 for p in pages if p.tickets is None]
+            except (NotColumnar, pa.ArrowInvalid, pa.ArrowTypeError) as why:  # one page's values: find it page by page
+                log.debug("pages of %s are flattened one by one: %s", listing, why)
+        return [self.flatten_page(p, listing=listing, cursor=cursor, versions=versions) for p in pages]
+
+    def flatten_page(self, page: Page, *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> FlatPage:
+        """One page: by the columnar flattener when the JSON reader took it and every value fits, else row by row."""
+        if page.tickets is not None:
+            try:
+                flat = flatten_tickets(self, page.tickets, cursor=cursor, versions=versions)
+                flat.columnar = True
+                return flat
+            except NotColumnar as why:
+                log.debug("page %s is flattened row by row: %s", page.url, why)
+        return self.flatten(page.rows(), listing=listing, cursor=cursor, versions=versions, verify_text=page.lenient)
 
     def flatten(self, tickets: list[Any], *, listing: str, cursor: UpdatedSince, versions: VersionLog,
                 verify_text: bool = False) -> FlatPage:
@@ -324,7 +324,7 @@ class PageFlattener:
             cols.known(name, arrow_type, [t.get(name) for t in rows])
         for name, known in s.OBJECT_FIELDS.items():
             cols.object(name, [t.get(name) for t in rows], known)
-        for key in sorted(_keys(rows) - _KNOWN_TOP):
+        for key in sorted(_keys(rows) - KNOWN_TOP_FIELDS):
             values = [t.get(key) for t in rows]
             if _all_of(values, list):
                 continue  # a child table, built by _child_columns
@@ -337,7 +337,7 @@ class PageFlattener:
     def _child_columns(
         self, rows: list[dict], identity: list[tuple[int, int]], errors: dict[int, str]
     ) -> dict[str, tuple[_Columns, list[int], list[int]]]:
-        list_fields = [k for k in sorted(_keys(rows) - _KNOWN_TOP) if _all_of([t.get(k) for t in rows], list)]
+        list_fields = [k for k in sorted(_keys(rows) - KNOWN_TOP_FIELDS) if _all_of([t.get(k) for t in rows], list)]
         names: dict[str, str] = {}
         for f in list(s.LIST_FIELDS) + list_fields:
             table = self.names(CHILD_PREFIX + f)
@@ -390,7 +390,7 @@ class PageFlattener:
         tables = {}
         for table, entries in stale.items():
             keys = [(ticket_id, stamp, p) for ticket_id, stamp, positions in entries for p in positions]
-            tables[table] = _table(table, {
+            tables[table] = flat_table(table, {
                 s.CHILD_KEY: pa.array([k[0] for k in keys], pa.int64()),
                 s.CHILD_POSITION: pa.array([k[2] for k in keys], pa.int64()),
                 s.CHILD_VERSION: pa.array([k[1] for k in keys], s.TIMESTAMP),
@@ -403,11 +403,11 @@ class PageFlattener:
         for name in s.HISTORY_FIELDS:
             columns[name] = tickets.column(name).combine_chunks()
         columns["valid_from"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
-        return _table(s.HISTORY_TABLE, columns)
+        return flat_table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
         raws = [_raw_json(raw) for raw, _ in rejects]
-        return _table(s.REJECTS_TABLE, {
+        return flat_table(s.REJECTS_TABLE, {
             "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
             "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
             "listing": pa.array([listing] * len(rejects)),

@@ -24,6 +24,7 @@ class UpdatedSince:
 
     since: int | None = None  # µs since the epoch; None reads everything
     versions: dict[int, int] = field(default_factory=dict)  # id -> updated_at µs loaded at/after `since`
+    _sorted: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_state(cls, state: dict, full_refresh: bool) -> "UpdatedSince":
@@ -39,6 +40,20 @@ class UpdatedSince:
             return False
         return stamp < self.since or self.versions.get(ticket_id) == stamp
 
+    def unchanged_mask(self, ids: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+        """`unchanged` of many tickets at once, as a boolean array."""
+        if self.since is None:
+            return np.zeros(len(ids), bool)
+        if self._sorted is None:
+            known_ids = np.fromiter(self.versions.keys(), np.int64, len(self.versions))
+            known_stamps = np.fromiter(self.versions.values(), np.int64, len(self.versions))
+            order = np.argsort(known_ids)
+            self._sorted = (known_ids[order], known_stamps[order])
+        known_ids, known_stamps = self._sorted
+        at = np.minimum(np.searchsorted(known_ids, ids), max(len(known_ids) - 1, 0))
+        loaded = (known_ids[at] == ids) & (known_stamps[at] == stamps) if len(known_ids) else np.zeros(len(ids), bool)
+        return (stamps < self.since) | loaded
+
 
 class VersionLog:
     """The (id, updated_at) of every ticket a listing read at/after its old cursor, as compact arrays."""
@@ -49,7 +64,7 @@ class VersionLog:
 
     def add(self, ids: list[int], stamps: list[int]) -> None:
         """Remembers one page's versions."""
-        if ids:
+        if len(ids):
             self._ids.append(np.asarray(ids, np.int64))
             self._stamps.append(np.asarray(stamps, np.int64))
 

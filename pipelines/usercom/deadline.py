@@ -2,7 +2,7 @@
 
 requests' `timeout` applies to each socket operation: a server that accepts the connection and then
 sends one byte a second never trips it, and a nightly run would hang for as long as the server likes.
-`Deadline` arms a timer; when it fires it shuts the request's socket down, which wakes the blocked read
+`Deadline` is watched by one watchdog thread; when its time comes it shuts the request's socket down, which wakes the blocked read
 at once, and the caller turns the resulting error into a `requests.Timeout`.
 
 The socket is found through a small hook on urllib3's connection pool (`_get_conn`, the one place a
@@ -11,8 +11,11 @@ pool hands a connection to a request), which records the connection in the threa
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
+import time
 from typing import Optional
 
 from requests.adapters import HTTPAdapter
@@ -21,10 +24,45 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 _current = threading.local()
 
 
+class _Watchdog:
+    """One thread that expires every `Deadline` of the process when its time comes.
+
+    A `threading.Timer` per request started and stopped a thread for every page: ~7% of an unchanged
+    re-run's GIL time. Deadlines that end in time stay in the heap until their hour and are then dropped.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, "Deadline"]] = []
+        self._wake = threading.Condition()
+        self._sequence = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, deadline: "Deadline", seconds: float) -> None:
+        """Calls `deadline._expire()` after `seconds`, unless it is done by then."""
+        with self._wake:
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._sequence), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="usercom-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is deadline:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, deadline = heapq.heappop(self._due)
+            deadline._expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 class Deadline:
     """`with Deadline(seconds) as d:` - a request made inside is cut off after `seconds`; then `d.expired`."""
 
-    RECHECK_SECONDS = 0.05  # when the timer fires before the socket exists (still connecting)
+    RECHECK_SECONDS = 0.05  # when the deadline passes before the socket exists (still connecting)
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -32,7 +70,6 @@ class Deadline:
         self._connection = None
         self._done = False
         self._lock = threading.Lock()
-        self._timer: Optional[threading.Timer] = None
 
     def __enter__(self) -> "Deadline":
         _current.deadline = self
@@ -42,8 +79,6 @@ class Deadline:
     def __exit__(self, *exc_info) -> None:
         with self._lock:
             self._done = True
-            if self._timer is not None:
-                self._timer.cancel()
         _current.deadline = None
 
     def attach(self, connection) -> None:
@@ -55,10 +90,7 @@ class Deadline:
             _shut(connection)
 
     def _arm(self, seconds: float) -> None:
-        timer = threading.Timer(seconds, self._expire)
-        timer.daemon = True
-        self._timer = timer
-        timer.start()
+        _WATCHDOG.watch(self, seconds)
 
     def _expire(self) -> None:
         with self._lock:

@@ -62,6 +62,7 @@ class ListingReport:
     skipped_unchanged: int = 0
     rejected: int = 0
     retries: int = 0
+    pages_row_by_row: int = 0  # pages the columnar path handed to the row flattener (odd values, unknown lists)
     finished: bool = False
 
     @property
@@ -201,6 +202,10 @@ class _RunContext:
             return self._flattener
 
 
+def _with_hints(table: str, arrow_table):
+    return dlt.mark.with_hints(arrow_table, TABLE_HINTS.get(table) or child_table_hints(table), create_table_variant=True)
+
+
 def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_refresh: bool, report: RunReport):
     def tickets_of_status() -> Iterator:
         state = dlt.current.resource_state()
@@ -211,30 +216,38 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         listing = report.listing(status)
         stats = ListingStats()
         batcher = TableBatcher()
+        pending: list = []
+
+        def flatten_pending() -> Iterator:
+            flats = flattener.flatten_pages(pending, listing=status, cursor=cursor, versions=versions)
+            pending.clear()
+            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
+            listing.api_count_last, listing.retries = stats.last_count, stats.retries
+            for flat in flats:
+                listing.kept += flat.kept
+                listing.skipped_unchanged += flat.skipped_unchanged
+                listing.rejected += flat.rejected
+                listing.pages_row_by_row += 0 if flat.columnar else flat.pages
+                for table, arrow_table in batcher.add(flat.tables):
+                    yield _with_hints(table, arrow_table)
+
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
-            flat = flattener.flatten(page.results, listing=status, cursor=cursor, versions=versions, verify_text=page.lenient)
-            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
-            listing.api_count_last = stats.last_count
-            listing.kept += flat.kept
-            listing.skipped_unchanged += flat.skipped_unchanged
-            listing.rejected += flat.rejected
-            listing.retries = stats.retries
+            pending.append(page)
+            if sum(p.size for p in pending) >= s.FLATTEN_BATCH_TICKETS:
+                yield from flatten_pending()
             if stats.pages % 10 == 0:
                 log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
-            for table, arrow_table in batcher.add(flat.tables):
-                hints = TABLE_HINTS.get(table) or child_table_hints(table)
-                yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
+        yield from flatten_pending()
         for table, arrow_table in batcher.flush():
-            hints = TABLE_HINTS.get(table) or child_table_hints(table)
-            yield dlt.mark.with_hints(arrow_table, hints, create_table_variant=True)
+            yield _with_hints(table, arrow_table)
         listing.finished = True
         if listing.count_mismatch:
             log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
         if tracker.finish_listing():
             report.repeated = tracker.repeated_tickets()
             for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
-                yield dlt.mark.with_hints(arrow_table, child_table_hints(table), create_table_variant=True)
+                yield _with_hints(table, arrow_table)
         # committed with this load only: a failed run keeps the previous cursor
         versions.save(state, tracker.cursor(newest_seen=versions.newest()))
 

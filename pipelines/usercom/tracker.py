@@ -47,7 +47,7 @@ class RunTracker:
 
     def record(self, ids: list[int], stamps: list[int], lengths: dict[str, list[int]]) -> None:
         """Remembers the ticket versions one page emitted, with the length of each of their lists."""
-        if not ids:
+        if len(ids) == 0:
             return
         with self._lock:
             for table, column in self._lengths.items():
@@ -60,7 +60,7 @@ class RunTracker:
             self._ids.append(np.asarray(ids, np.int64))
             self._stamps.append(np.asarray(stamps, np.int64))
             self._rows += len(ids)
-            newest = max(stamps)
+            newest = int(np.max(stamps))
             self._max_seen = newest if self._max_seen is None else max(self._max_seen, newest)
 
     def cursor(self, newest_seen: int | None = None) -> datetime | None:

@@ -205,6 +205,11 @@ class TypeRegistry:
                 columns[column] = infer_type(values)
             return columns[column]
 
+    def resolve_inferred(self, table: str, column: str, inferred: pa.DataType) -> pa.DataType:
+        """`resolve` for values Arrow has typed already (bool, int64, double or string: what `infer_type` gives them)."""
+        with self._lock:
+            return self._types.setdefault(table, {}).setdefault(column, inferred)
+
     def tables(self) -> list[str]:
         """Names of every table the registry knows."""
         with self._lock:
