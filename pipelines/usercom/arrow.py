@@ -222,22 +222,6 @@ class PageFlattener:
         self.observed_at = observed_at
         self.names = _Names(naming)
 
-    def flatten_pages(self, pages: list[Page], *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> list[FlatPage]:
-        """Several pages of one listing: those the JSON reader took flattened together by the columnar flattener
-        (one pass of Arrow kernels for all of them: a pass costs ~1.4 ms whatever its size), the rest, and any
-        page whose values the columnar flattener refuses, row by row. `FlatPage.pages` and `.columnar` say which."""
-        columnar = [page for page in pages if page.tickets is not None]
-        if len(columnar) > 1:
-            try:
-                tickets = pa.concat_tables([pa.table({"t": p.tickets}) for p in columnar], promote_options="default")
-                flat = flatten_tickets(self, tickets.column("t").combine_chunks(), cursor=cursor, versions=versions)
-                flat.columnar, flat.pages = True, len(columnar)
-                return [flat] + [self.flatten_page(p, listing=listing, cursor=cursor, versions=versions)
-                                 for p in pages if p.tickets is None]
-            except (NotColumnar, pa.ArrowInvalid, pa.ArrowTypeError) as why:  # one page's values: find it page by page
-                log.debug("pages of %s are flattened one by one: %s", listing, why)
-        return [self.flatten_page(p, listing=listing, cursor=cursor, versions=versions) for p in pages]
-
     def flatten_page(self, page: Page, *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> FlatPage:
         """One page: by the columnar flattener when the JSON reader took it and every value fits, else row by row."""
         if page.tickets is not None:

@@ -44,4 +44,3 @@ class FlatPage:
     skipped_unchanged: int = 0
     rejected: int = 0
     columnar: bool = False  # built by the columnar flattener (else row by row)
-    pages: int = 1  # API pages it was built from

@@ -74,20 +74,40 @@ class PageReader:
         return pj.ParseOptions(explicit_schema=page, unexpected_field_behavior="infer")
 
     def read(self, body: bytes) -> ArrowPage:
-        """The page's tickets as Arrow; raises NotColumnar when the row path must read it."""
+        """One page's tickets as Arrow; raises NotColumnar when the row path must read it."""
+        page = self._read_table(body, 1)
+        return ArrowPage(tickets=self._tickets(page), count=page.column("count")[0].as_py(),
+                         next_url=page.column("next")[0].as_py())
+
+    def read_many(self, bodies: list[bytes], next_urls: list[Optional[str]]) -> pa.StructArray:
+        """The tickets of several pages, parsed in one call, as one struct array; raises NotColumnar when any
+        page must be read on its own. `next_urls` are the links already read from the pages' heads."""
+        if any(b"\n" in body for body in bodies):  # a page per line: a pretty-printed page is read alone
+            raise NotColumnar("a page spans several lines")
+        page = self._read_table(b"\n".join(bodies), len(bodies))
+        if page.column("next").to_pylist() != next_urls:
+            raise NotColumnar("`next` differs from the page's head")
+        return self._tickets(page)
+
+    def _read_table(self, data: bytes, pages: int) -> pa.Table:
         options = self._options
-        page = self._parse(body, options)
-        tickets_type = page.column("results").type.value_type
-        learned = _declared(self._ticket_type, tickets_type)
-        if learned is not None:  # new fields: declare them for the pages after this one
-            with self._lock:
-                merged = _merge(self._ticket_type, learned)
-                if merged != self._ticket_type and _field_count(merged) <= MAX_DECLARED_FIELDS:
-                    self._ticket_type = merged
-                    self._options = self._parse_options(merged)
-                options = self._options
+        table = self._parse(data, options, pages)
+        tickets_type = table.column("results").type.value_type
+        if tickets_type != self._ticket_type:
+            learned = _declared(self._ticket_type, tickets_type)
+            if learned is not None:  # new fields: declare them for the pages after these
+                with self._lock:
+                    merged = _merge(self._ticket_type, learned)
+                    if merged != self._ticket_type and _field_count(merged) <= MAX_DECLARED_FIELDS:
+                        self._ticket_type = merged
+                        self._options = self._parse_options(merged)
+                    options = self._options
             if _has_temporal(tickets_type):  # text the reader took for timestamps: read again, as text
-                page = self._parse(body, options)
+                table = self._parse(data, options, pages)
+        return table
+
+    @staticmethod
+    def _tickets(page: pa.Table) -> pa.StructArray:
         results = page.column("results").chunk(0)
         if results.null_count:
             raise NotColumnar("`results` is not a list")
@@ -96,17 +116,17 @@ class PageReader:
             tickets.validate(full=True)  # the reader does not check UTF-8; the row path's parser refuses what is not
         except pa.ArrowInvalid as error:
             raise NotColumnar(f"not valid text: {error}") from None
-        return ArrowPage(tickets=tickets, count=page.column("count")[0].as_py(), next_url=page.column("next")[0].as_py())
+        return tickets
 
     @staticmethod
-    def _parse(body: bytes, options: pj.ParseOptions) -> pa.Table:
+    def _parse(data: bytes, options: pj.ParseOptions, pages: int) -> pa.Table:
         try:
-            table = pj.read_json(pa.py_buffer(body), parse_options=options, read_options=pj.ReadOptions(
-                use_threads=False, block_size=max(_MIN_BLOCK, len(body) + 1)))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            table = pj.read_json(pa.py_buffer(data), parse_options=options, read_options=pj.ReadOptions(
+                use_threads=False, block_size=max(_MIN_BLOCK, len(data) + 1)))
+        except pa.ArrowException as error:
             raise NotColumnar(str(error).splitlines()[0][:200]) from None
-        if table.num_rows != 1:
-            raise NotColumnar("the body is not one JSON document")
+        if table.num_rows != pages:
+            raise NotColumnar(f"{table.num_rows} JSON documents where {pages} page(s) were sent")
         return table.combine_chunks()
 
 

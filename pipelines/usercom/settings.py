@@ -19,8 +19,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Empty pages that still link onwards are followed (tickets can move away while we page), but not forever.
 MAX_EMPTY_PAGES_IN_A_ROW = 10
 
-# Pages are flattened together until they hold this many tickets (the columnar flattener's cost is per pass).
-FLATTEN_BATCH_TICKETS = 2_000
+# Pages are parsed and flattened together until their bodies reach this size: the JSON reader and the
+# columnar flattener cost ~0.4 ms and ~1.4 ms a call whatever its size (2 MB: about 16 pages of 100 tickets).
+PARSE_BATCH_BYTES = 2_000_000
 
 # The next incremental run re-reads tickets updated after (run start - this margin): a version
 # written while we paged may have been missed, and server and client clocks may differ.

@@ -216,29 +216,18 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         listing = report.listing(status)
         stats = ListingStats()
         batcher = TableBatcher()
-        pending: list = []
-
-        def flatten_pending() -> Iterator:
-            flats = flattener.flatten_pages(pending, listing=status, cursor=cursor, versions=versions)
-            pending.clear()
-            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
-            listing.api_count_last, listing.retries = stats.last_count, stats.retries
-            for flat in flats:
-                listing.kept += flat.kept
-                listing.skipped_unchanged += flat.skipped_unchanged
-                listing.rejected += flat.rejected
-                listing.pages_row_by_row += 0 if flat.columnar else flat.pages
-                for table, arrow_table in batcher.add(flat.tables):
-                    yield _with_hints(table, arrow_table)
-
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
-            pending.append(page)
-            if sum(p.size for p in pending) >= s.FLATTEN_BATCH_TICKETS:
-                yield from flatten_pending()
-            if stats.pages % 10 == 0:
-                log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
-        yield from flatten_pending()
+            flat = flattener.flatten_page(page, listing=status, cursor=cursor, versions=versions)
+            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
+            listing.api_count_last, listing.retries = stats.last_count, stats.retries
+            listing.kept += flat.kept
+            listing.skipped_unchanged += flat.skipped_unchanged
+            listing.rejected += flat.rejected
+            listing.pages_row_by_row += 0 if flat.columnar else page.pages
+            log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
+            for table, arrow_table in batcher.add(flat.tables):
+                yield _with_hints(table, arrow_table)
         for table, arrow_table in batcher.flush():
             yield _with_hints(table, arrow_table)
         listing.finished = True
