@@ -239,6 +239,7 @@ class TicketsClient:
         page_size: int | None = None,
         timeout: tuple[float, float] = settings.REQUEST_TIMEOUT,
         retry: RetryPolicy | None = None,
+        columnar: bool = True,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.status_param = status_param
@@ -247,7 +248,7 @@ class TicketsClient:
         self.retry = retry or RetryPolicy()
         self._origin = _origin(self.base_url)
         self._api_key = api_key
-        self.reader = PageReader()
+        self.reader = PageReader() if columnar else None  # None: every page parsed to JSON, flattened row by row
 
     def _session(self) -> requests.Session:
         session = requests.Session()
@@ -374,7 +375,7 @@ class TicketsClient:
             if halt.is_set():
                 raise _Halted()
             response = self._send(session, url)
-            head = None if whole else page_head(response.content)
+            head = None if whole or self.reader is None else page_head(response.content)
             if head is not None:
                 return _Fetched(url, number, response, head.next_url, head.count, head.empty)
             body = self._decode(response, url)
@@ -456,8 +457,9 @@ class TicketsClient:
         """The body by the Arrow JSON reader when it takes the page (GIL released while it parses), else by
         `parse_page_body`: pages with values only the row flattener handles, and bodies that are not a page."""
         try:
-            page = self.reader.read(response.content)
-            return _Body(page.next_url, page.count, tickets=page.tickets)
+            if self.reader is not None:
+                page = self.reader.read(response.content)
+                return _Body(page.next_url, page.count, tickets=page.tickets)
         except NotColumnar as why:
             log.debug("page %s is read row by row: %s", redact_url(url), why)
         doc, lenient = _decode_page(response, url)

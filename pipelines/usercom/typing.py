@@ -214,3 +214,8 @@ class TypeRegistry:
         """Names of every table the registry knows."""
         with self._lock:
             return list(self._types)
+
+    def columns(self, table: str) -> dict[str, pa.DataType]:
+        """The registered column types of `table`."""
+        with self._lock:
+            return dict(self._types.get(table, {}))
