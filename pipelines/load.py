@@ -39,6 +39,12 @@ def data_dir() -> Path:
     return Path(configured or "data").resolve()
 
 
+# dlt's load settings this pipeline wants unless the user's [load] config says otherwise: the staging copy of each
+# load is emptied after the merge (it doubled the DuckDB file, and the final checkpoint wrote it: 0.66 -> 0.37 s
+# at 100,000 tickets), and loaded packages keep no copy of their files (a nightly run would add one each night)
+LOAD_DEFAULTS = {"load.truncate_staging_dataset": True, "load.delete_completed_jobs": True}
+
+
 def make_pipeline(directory: Path, destination: str = "duckdb") -> dlt.Pipeline:
     """The `usercom` pipeline; its state lives under `directory` so each data directory stands alone.
 
@@ -46,9 +52,12 @@ def make_pipeline(directory: Path, destination: str = "duckdb") -> dlt.Pipeline:
     any other name is a dlt destination configured through dlt's own config.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    # one load job at a time: DuckDB commits serially anyway, and concurrent commits that fail on a full disk
-    # were seen to corrupt rows committed by earlier runs (a failed run must leave the previous data intact)
-    target = (dlt.destinations.duckdb(str(directory / DUCKDB_FILE), loader_parallelism_strategy="sequential")
+    for key, value in LOAD_DEFAULTS.items():
+        if dlt.config.get(key) is None:
+            dlt.config[key] = value
+    # tables load side by side (1.53 -> 1.15 s at 100,000 tickets); a load that fails half-way, a full disk
+    # included, is undone by the run's safety copy of the database (safety_copy.py)
+    target = (dlt.destinations.duckdb(str(directory / DUCKDB_FILE), loader_parallelism_strategy="table-sequential")
               if destination in LOCAL_DESTINATIONS else destination)
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
