@@ -22,6 +22,7 @@ from pipelines.parquet_publish import publish_parquet
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError
+from pipelines.usercom.memory import arrow_on_system_allocator
 from pipelines.usercom.source import RunReport, usercom
 
 PIPELINE_NAME = "usercom"
@@ -132,7 +133,7 @@ def run_pipeline(
     Holds the data directory's run lock throughout (waiting up to `lock_wait_seconds` for another run), and
     creates every file readable by its owner only.
     """
-    with private_files(), RunLock(_prepared(directory), lock_wait_seconds):
+    with private_files(), RunLock(_prepared(directory), lock_wait_seconds), arrow_on_system_allocator():
         return _run_locked(directory, destination, statuses, full_refresh, source_overrides)
 
 

@@ -23,6 +23,9 @@ MAX_EMPTY_PAGES_IN_A_ROW = 10
 # columnar flattener cost ~0.4 ms and ~1.4 ms a call whatever its size (2 MB: about 16 pages of 100 tickets).
 PARSE_BATCH_BYTES = 2_000_000
 
+# Pages a listing reads between two returns of freed memory to the OS (see memory.py).
+RETURN_MEMORY_EVERY_PAGES = 50
+
 # The next incremental run re-reads tickets updated after (run start - this margin): a version
 # written while we paged may have been missed, and server and client clocks may differ.
 CURSOR_MARGIN_SECONDS = 3600

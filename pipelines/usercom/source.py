@@ -19,6 +19,7 @@ from pipelines.usercom.arrow import CHILD_PREFIX, PageFlattener, TableBatcher
 from pipelines.usercom.client import ListingStats, RetryPolicy, TicketsClient
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.errors import UsercomConfigError
+from pipelines.usercom.memory import return_freed_memory
 from pipelines.usercom.tracker import RunTracker
 from pipelines.usercom.typing import TypeRegistry
 
@@ -220,6 +221,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         listing = report.listing(status)
         stats = ListingStats()
         batcher = TableBatcher()
+        returned_at = 0  # stats.pages when freed memory last went back to the OS
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
             flat = flattener.flatten_page(page, listing=status, cursor=cursor, versions=versions)
@@ -232,8 +234,12 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
             for table, arrow_table in batcher.add(flat.tables):
                 yield _with_hints(table, arrow_table)
+            if stats.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
+                return_freed_memory()
+                returned_at = stats.pages
         for table, arrow_table in batcher.flush():
             yield _with_hints(table, arrow_table)
+        return_freed_memory()
         listing.finished = True
         if listing.count_mismatch:
             log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
