@@ -10,6 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import certifi
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
@@ -175,3 +176,31 @@ def test_credentials_in_a_url_are_redacted_before_any_message():
 
     assert redact_url("https://x.user.com/api/public/tickets/?status=active&token=abc") == \
         "https://x.user.com/api/public/tickets/?status=active&token=%2A%2A%2A"
+
+
+def self_signed_certificate(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made by the openssl command line."""
+    cert, key = folder / "sandbox.crt", folder / "sandbox.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_https_loads_with_the_certificate_trusted_through_requests_ca_bundle_and_refuses_it_otherwise(
+        sandbox, data_dir, tmp_path, monkeypatch):
+    cert, key = self_signed_certificate(tmp_path)
+    server = sandbox(tickets=150, page_size=50, tls=(cert, key))
+    assert server.base_url.startswith("https://")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    summary = run(server, data_dir)
+    assert summary.tickets_after == 150
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the public roots do not know this certificate
+    server.update_ticket(server.tickets()[0]["id"], name="changed")
+    with pytest.raises(Exception) as failure:
+        run(server, data_dir)
+    message = str(failure.value)
+    assert "UsercomHTTPError" in message
+    assert "TLS certificate of 127.0.0.1 was refused" in message and "REQUESTS_CA_BUNDLE" in message
+    assert SANDBOX_API_KEY not in message
+    assert "attempt(s)" not in message  # refused at once: no retry can change a certificate

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hmac
 import random
+import ssl
 import sys
 import threading
 import time
@@ -67,6 +68,7 @@ class SandboxOptions:
     next_self_pages: set = field(default_factory=set)  # the page's `next` is the very URL just requested
     count_drift: int = 0  # `count` grows by this on every page after the first
     redirect_to: str | None = None  # every tickets request answers 302 with this Location
+    tls: tuple[str, str] | None = None  # (certificate file, key file): serve https instead of http (set before start)
 
 
 class _Headers(dict):
@@ -227,14 +229,19 @@ class SandboxServer:
     # ----- lifecycle -----------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        """The API root, `http://127.0.0.1:<port>/api/public/` (trailing slash).
+        """The API root, `http(s)://127.0.0.1:<port>/api/public/` (trailing slash).
 
         Known once the port is: after `start()` (and still after `stop()`), or
         from the start when a fixed port was given.
         """
         if self.port == 0:
             raise RuntimeError("the sandbox has no port yet: call start() first")
-        return f"http://{self.host}:{self.port}/api/public/"
+        return f"{self.scheme}://{self.host}:{self.port}/api/public/"
+
+    @property
+    def scheme(self) -> str:
+        """`https` when the sandbox serves TLS (`options.tls`), else `http`."""
+        return "https" if self.options.tls else "http"
 
     def start(self) -> SandboxServer:
         """Bind and serve in a daemon thread; return self."""
@@ -242,6 +249,10 @@ class SandboxServer:
             return self
         handler = type("SandboxHandler", (_Handler,), {"sandbox": self})
         self._httpd = _HTTPServer((self.host, self.port), handler)
+        if self.options.tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.options.tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="usercom-sandbox", daemon=True
@@ -417,7 +428,7 @@ class SandboxServer:
             return self._json(handler, entry, 400, {"detail": problem})
 
         suffix = f"&{quote(opts.status_param)}={quote(status, safe='')}" if status is not None else ""
-        prefix = f"http://{self.host}:{self.port}{TICKETS_PATH}?cursor="
+        prefix = f"{self.scheme}://{self.host}:{self.port}{TICKETS_PATH}?cursor="
         body, page_number = self._store.page(status, cursor, page_size, prefix, suffix)
         self._bump("pages")
         body = self._page_faults(handler, entry, opts, status, page_number, query, body)
@@ -438,7 +449,7 @@ class SandboxServer:
         def hit(pages) -> bool:
             return (status, page_number) in pages or (None, page_number) in pages
 
-        here = f"http://{self.host}:{self.port}{handler.path}"
+        here = f"{self.scheme}://{self.host}:{self.port}{handler.path}"
         empties = opts.empty_pages.get((status, page_number), opts.empty_pages.get((None, page_number), 0))
         done = int(query.get("_empty", "0") or 0)
         if done < empties:
@@ -552,6 +563,9 @@ class SandboxServer:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if head_only or not body:
             handler.connection.sendall(head)
+            return
+        if isinstance(handler.connection, ssl.SSLSocket):  # TLS has no scatter-gather send
+            handler.connection.sendall(head + body)
             return
         sent = handler.connection.sendmsg([head, body])  # one syscall, no copy of the body
         if sent < len(head):

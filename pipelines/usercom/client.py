@@ -3,7 +3,7 @@
 dlt's RESTClient is not used: its JSONLinkPaginator parses every page a second time to find `next`
 (at 100k tickets that second `json.loads` alone costs about as much as all of our flattening), and
 dlt's retrying `Client` has neither jitter nor a bound on the total wait. This module is the small
-loop both would replace, on a plain `requests.Session` and tenacity (a dlt dependency).
+loop both would replace, on urllib3 (transport.py) and tenacity (a dlt dependency).
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit, parse_qsl, urlencode
 import orjson
 import pyarrow as pa
 import requests
-import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
-from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 from pipelines.usercom import settings
-from pipelines.usercom.deadline import Deadline, DeadlineAdapter
+from pipelines.usercom.deadline import Deadline
 from pipelines.usercom.json_pages import NotColumnar, PageReader
+from pipelines.usercom.transport import Answer, Transport
 from pipelines.usercom.errors import (
     UsercomHTTPError,
     UsercomPaginationError,
@@ -46,6 +45,11 @@ _NETWORK_ERRORS = (
     requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """429/5xx, bodies cut short, network failures; not a refused TLS certificate, which no retry changes."""
+    return isinstance(error, (_Retryable, *_NETWORK_ERRORS)) and not isinstance(error, requests.exceptions.SSLError)
 
 
 def redact_url(url: str) -> str:
@@ -110,7 +114,7 @@ class _Fetched:
 
     url: str
     number: int
-    response: requests.Response
+    response: Answer
     next_url: str | None
     count: int | None
     empty: bool
@@ -172,7 +176,7 @@ class ListingStats:
 class _Retryable(Exception):
     """A response worth another try: 429, 5xx, or a 200 whose body was cut short."""
 
-    def __init__(self, message: str, response: requests.Response | None = None) -> None:
+    def __init__(self, message: str, response: Answer | None = None) -> None:
         super().__init__(message)
         self.response = response
 
@@ -220,7 +224,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _server_time(response: requests.Response) -> datetime | None:
+def _server_time(response: Answer) -> datetime | None:
     try:
         return parsedate_to_datetime(response.headers["Date"])
     except (KeyError, TypeError, ValueError):
@@ -250,18 +254,9 @@ class TicketsClient:
         self._api_key = api_key
         self.reader = PageReader() if columnar else None  # None: every page parsed to JSON, flattened row by row
 
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.mount("https://", DeadlineAdapter())
-        session.mount("http://", DeadlineAdapter())
-        session.headers.update({"Authorization": f"Token {self._api_key}", "Accept": settings.ACCEPT_HEADER})
-        # proxies and CA bundle from the environment, read once: requests reads them again for every request
-        # (~0.3 ms each, a quarter of fetching an unchanged listing), and every URL here is on one host
-        environment = session.merge_environment_settings(self.base_url, {}, None, None, None)
-        session.proxies.update(environment["proxies"])
-        session.verify = environment["verify"]
-        session.trust_env = False
-        return session
+    def _session(self) -> Transport:
+        return Transport(self.base_url, {"Authorization": f"Token {self._api_key}", "Accept": settings.ACCEPT_HEADER},
+                         self.timeout)
 
     def first_url(self, status: str | None) -> str:
         """URL of the first page of a listing, with the status filter (and page size, if set)."""
@@ -323,7 +318,7 @@ class TicketsClient:
         stats.received += page.size
         return page
 
-    def _parse_deferred(self, session: requests.Session, deferred: list[_Fetched], stats: ListingStats,
+    def _parse_deferred(self, session: Transport, deferred: list[_Fetched], stats: ListingStats,
                         halt: threading.Event) -> Iterator[Page]:
         """The deferred pages' tickets, parsed by the JSON reader in one call (it costs ~0.4 ms a call whatever
         the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again."""
@@ -365,7 +360,7 @@ class TicketsClient:
                 "Nothing of this run was loaded; re-run later."
             )
 
-    def _get_page(self, session: requests.Session, url: str, number: int, stats: ListingStats,
+    def _get_page(self, session: Transport, url: str, number: int, stats: ListingStats,
                   halt: threading.Event | None = None, whole: bool = False) -> _Fetched:
         """One page, with retries; its tickets are left for a batch when `count` and `next` can be read alone,
         else (or with `whole`) parsed at once, which is also where a body that is not a page is retried."""
@@ -387,7 +382,7 @@ class TicketsClient:
                      self._scrub(str(state.outcome.exception())))
 
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, *_NETWORK_ERRORS))),
+            retry=retry_if_exception(_worth_retrying),
             wait=self.retry.wait_seconds,
             # never sleep past the budget: a wait that would end beyond it stops now, with the reason
             stop=stop_after_attempt(self.retry.max_attempts) | stop_before_delay(self.retry.max_total_wait),
@@ -406,6 +401,13 @@ class TicketsClient:
                 "The server may be down or rate-limiting; re-run later.",
                 status, redact_url(url),
             ) from None
+        except requests.exceptions.SSLError as error:
+            raise UsercomHTTPError(
+                f"The TLS certificate of {self._origin[1]} was refused for GET {redact_url(url)} "
+                f"({self._scrub(str(error))[-160:]}). Check base_url/subdomain; behind a proxy that re-signs TLS, "
+                "set REQUESTS_CA_BUNDLE to its CA bundle.",
+                None, redact_url(url),
+            ) from None
         except _NETWORK_ERRORS as error:
             raise UsercomHTTPError(
                 f"No complete answer from the User.com API for GET {redact_url(url)}, {self._spent(retrying, started)} "
@@ -419,7 +421,7 @@ class TicketsClient:
         return (f"after {attempts} attempt(s) in {time.monotonic() - started:.1f} s (limits: max_attempts "
                 f"{self.retry.max_attempts}, max_total_wait_seconds {self.retry.max_total_wait:g})")
 
-    def _retry_after_note(self, response: requests.Response | None) -> str:
+    def _retry_after_note(self, response: Answer | None) -> str:
         value = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
         if value is None:
             return ""
@@ -430,12 +432,11 @@ class TicketsClient:
         """`text` (a server's words, an exception) without the API key, should anything echo it."""
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    def _send(self, session: requests.Session, url: str) -> requests.Response:
+    def _send(self, session: Transport, url: str) -> Answer:
         # requests' timeout is per socket read; the deadline bounds the whole request (a slow drip included)
         with Deadline(self.timeout[1]) as deadline:
             try:
-                response = session.get(url, timeout=self.timeout, allow_redirects=False, stream=True)
-                _read_body(response)
+                response = session.get(url)
             except requests.RequestException:
                 if deadline.expired:
                     raise requests.Timeout(f"no complete answer within {self.timeout[1]:g} s") from None
@@ -453,7 +454,7 @@ class TicketsClient:
             raise http_error(response.status_code, redact_url(url), self._scrub(_server_message(response)))
         return response
 
-    def _decode(self, response: requests.Response, url: str) -> _Body:
+    def _decode(self, response: Answer, url: str) -> _Body:
         """The body by the Arrow JSON reader when it takes the page (GIL released while it parses), else by
         `parse_page_body`: pages with values only the row flattener handles, and bodies that are not a page."""
         try:
@@ -464,27 +465,6 @@ class TicketsClient:
             log.debug("page %s is read row by row: %s", redact_url(url), why)
         doc, lenient = _decode_page(response, url)
         return _Body(doc.get("next"), doc.get("count"), results=doc["results"], lenient=lenient)
-
-
-def _read_body(response: requests.Response) -> None:
-    """Reads the whole body in one call, as `response.content` then gives it.
-
-    requests reads a body in 10 kB pieces through a generator (13 pieces a page, ~0.2 ms of Python per page);
-    urllib3 reads it at once. Its errors become the ones requests raises for them, which are retried.
-    """
-    try:
-        content = response.raw.read(decode_content=True)
-    except ProtocolError as error:
-        raise requests.exceptions.ChunkedEncodingError(error) from None
-    except DecodeError as error:
-        raise requests.exceptions.ContentDecodingError(error) from None
-    except ReadTimeoutError as error:
-        raise requests.ConnectionError(error) from None
-    except urllib3.exceptions.SSLError as error:
-        raise requests.exceptions.SSLError(error) from None
-    response._content = content  # noqa: SLF001 (what Response.content caches; the body is then consumed)
-    response._content_consumed = True  # noqa: SLF001
-    response.close()  # the connection goes back to the pool
 
 
 def parse_page_body(content: bytes) -> tuple[object, bool]:
@@ -556,7 +536,7 @@ def _read_ahead(pages: Iterator[Page], stop: threading.Event) -> Iterator[Page]:
                 pass
 
 
-def _decode_page(response: requests.Response, url: str) -> tuple[dict, bool]:
+def _decode_page(response: Answer, url: str) -> tuple[dict, bool]:
     try:
         doc, lenient = parse_page_body(response.content)
     except (ValueError, requests.RequestException) as error:
@@ -575,7 +555,7 @@ def _decode_page(response: requests.Response, url: str) -> tuple[dict, bool]:
     return doc, lenient
 
 
-def _server_message(response: requests.Response) -> str:
+def _server_message(response: Answer) -> str:
     try:
         body = orjson.loads(response.content)
         if isinstance(body, dict) and "detail" in body:
