@@ -222,9 +222,12 @@ class Bench:
             again = run_contender(name, sandbox, **kwargs)
             if not again.error and again.foreign_cores < run.foreign_cores:
                 run = again
-        expected = {"usercom": sandbox.tickets if sandbox else None, "usercom_rerun": 0}.get(name)
+        expected = {"usercom": sandbox.tickets if sandbox else None, "usercom_rows": sandbox.tickets if sandbox else None,
+                    "usercom_rerun": 0}.get(name)
         if expected is not None and not run.error and run.result.get("loaded") != expected:
             self.notes.append(f"check: a {name} run loaded {run.result.get('loaded')} tickets, expected {expected}")
+        if name == "usercom" and run.result.get("pages_row_by_row"):
+            self.notes.append(f"check: a usercom run flattened {run.result['pages_row_by_row']} page(s) row by row")
         self.log(f"  {name}: {run.seconds:.2f} s, {run.rss_mb:.0f} MB, other load {run.foreign_cores:.1f} cores"
                  + (f"  ERROR {run.error}" if run.error else ""))
         return run
@@ -264,6 +267,9 @@ class Bench:
                 else:
                     run = self.measure(name, sandbox)
                 self.runs.append(run)
+            if round_number == args.runs // 2:
+                self.log("usercom row by row (columnar = false), once")
+                self.runs.append(self.measure("usercom_rows", sandbox, fresh=True, data_dir=self.work / "rows"))
             if round_number == args.runs // 2 and not args.no_rest_api and not args.no_defaults:
                 self.log(f"rest_api defaults, once, time box {args.defaults_timeout:.0f} s")
                 run = self.measure("rest_api_defaults", sandbox, fresh=True, retry=False,
@@ -378,6 +384,7 @@ LABELS = {
     "raw": "sandbox alone: fetch, no parse",
     "usercom": "usercom (run_pipeline, full)",
     "usercom_rerun": "usercom re-run, nothing changed",
+    "usercom_rows": "usercom, row by row (columnar=false)",
     "rest_api_parquet": "dlt rest_api, parquet files",
     "rest_api_defaults": "dlt rest_api, defaults",
     "transforms": "transforms.runner.build",
@@ -413,7 +420,8 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
         med = statistics.median(r.seconds for r in good)
         rate = statistics.median(r.tickets_per_s for r in good)
         rss = statistics.median(r.rss_mb for r in good)
-        x = f"{med / floor:.2f}x" if floor and name in ("usercom", "usercom_rerun", "rest_api_parquet", "rest_api_defaults", "raw") else ""
+        x = f"{med / floor:.2f}x" if floor and name in ("usercom", "usercom_rerun", "usercom_rows", "rest_api_parquet",
+                                                         "rest_api_defaults", "raw") else ""
         load = max(r.foreign_cores for r in good)
         lines.append(f"{LABELS.get(name, name):<34}{len(good):>5}{med:>10.2f}{min(r.seconds for r in good):>8.2f}"
                      f"{rate:>11,.0f}{rss:>8.0f}MB{x:>9}{load:>10.1f}c")

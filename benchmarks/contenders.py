@@ -8,6 +8,7 @@ Contenders:
   floor              fetch every page of every status + orjson.loads, nothing else
   usercom            this project: `pipelines.load.run_pipeline` into a fresh data directory
   usercom_rerun      `run_pipeline` again on a directory already loaded (nothing changed)
+  usercom_rows       `run_pipeline` with `columnar=False`: every page parsed to JSON and flattened row by row
   rest_api_defaults  dlt's generic `rest_api` source, all defaults (insert-values into DuckDB)
   rest_api_parquet   the same with `loader_file_format="parquet"`
   chain              one status listing alone, fetched + orjson.loads (the latency check's yardstick)
@@ -77,11 +78,11 @@ def raw(base_url: str) -> dict:
     return {"seconds": time.perf_counter() - started, "tickets": 0, "pages": pages, "bytes": size}
 
 
-def usercom(base_url: str, data_dir: Path) -> dict:
+def usercom(base_url: str, data_dir: Path, columnar: bool = True) -> dict:
     from pipelines.load import run_pipeline
 
     started = time.perf_counter()
-    summary = run_pipeline(data_dir, source_overrides={"api_key": _key(), "base_url": base_url})
+    summary = run_pipeline(data_dir, source_overrides={"api_key": _key(), "base_url": base_url, "columnar": columnar})
     seconds = time.perf_counter() - started
     listings = summary.report.listings.values()
     return {
@@ -93,6 +94,7 @@ def usercom(base_url: str, data_dir: Path) -> dict:
         "received": sum(x.received for x in listings),
         "pages": sum(x.pages for x in listings),
         "rejected": summary.rejected,
+        "pages_row_by_row": sum(x.pages_row_by_row for x in listings),
     }
 
 
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         result = raw(args.base_url)
     elif args.name in ("usercom", "usercom_rerun"):
         result = usercom(args.base_url, data_dir)
+    elif args.name == "usercom_rows":
+        result = usercom(args.base_url, data_dir, columnar=False)
     elif args.name in ("rest_api_defaults", "rest_api_parquet"):
         result = rest_api(args.base_url, data_dir, parquet=args.name == "rest_api_parquet")
     elif args.name == "transforms":
