@@ -384,7 +384,7 @@ LABELS = {
     "raw": "sandbox alone: fetch, no parse",
     "usercom": "usercom (run_pipeline, full)",
     "usercom_rerun": "usercom re-run, nothing changed",
-    "usercom_rows": "usercom, row by row (columnar=false)",
+    "usercom_rows": "usercom, row by row",
     "rest_api_parquet": "dlt rest_api, parquet files",
     "rest_api_defaults": "dlt rest_api, defaults",
     "transforms": "transforms.runner.build",

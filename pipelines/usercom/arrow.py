@@ -386,7 +386,7 @@ class PageFlattener:
         columns = {}
         for name in s.HISTORY_FIELDS:
             columns[name] = tickets.column(name).combine_chunks()
-        columns["valid_from"] = pa.array([self.observed_at] * tickets.num_rows, s.TIMESTAMP)
+        columns["valid_from"] = pa.repeat(pa.scalar(self.observed_at, s.TIMESTAMP), tickets.num_rows)
         return flat_table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:

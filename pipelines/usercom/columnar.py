@@ -147,8 +147,9 @@ def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: 
         lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int32)
         columns = _TableColumns(table, flattener)
         columns.arrays.update(_child_keys(ids, stamps, lengths, flattener.tombstone_empty_lists))
-        slots = _element_slots(lengths, flattener.tombstone_empty_lists)
-        elements = pc.list_flatten(lists).take(slots)
+        elements = pc.list_flatten(lists)
+        if flattener.tombstone_empty_lists and len(elements) < len(columns.arrays[s.CHILD_KEY]):
+            elements = elements.take(_element_slots(lengths))  # null elements for the tombstone rows
         columns.object("", elements, known)
         out[table] = (flat_table(table, columns.arrays), lengths)
     empty = np.zeros(len(ids), np.int32)
@@ -178,10 +179,9 @@ def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray, tombst
     }
 
 
-def _element_slots(lengths: np.ndarray, tombstones: bool) -> pa.Array:
-    """For each child row, the index of its element in the flattened lists; null for a tombstone row."""
-    if not tombstones:
-        return pa.array(np.arange(int(lengths.sum()), dtype=np.int64))
+def _element_slots(lengths: np.ndarray) -> pa.Array:
+    """For each child row (a tombstone for each empty list), the index of its element in the flattened lists;
+    null for a tombstone row."""
     empty = lengths == 0
     counts = np.where(empty, 1, lengths)
     deleted = np.repeat(empty, counts)
