@@ -269,12 +269,13 @@ class TicketsClient:
         return f"{url}?{urlencode(params)}" if params else url
 
     def iter_pages(self, status: str | None, stats: ListingStats | None = None) -> Iterator[Page]:
-        """Yields every page of the listing for `status`, refusing foreign hosts and loops.
+        """Yields the tickets of the listing for `status`, refusing foreign hosts and loops: a `Page` per batch of
+        ~2 MB of API pages the JSON reader took (`Page.pages` of them), or per page it refused.
 
-        The next page is fetched while the caller works on this one (one page ahead, on a thread of its own):
+        Pages are fetched on a thread of their own while the caller works on the previous `Page` (one ahead):
         with 50 ms a request, paging and flattening one after the other made a listing 1.7x as long as its
-        requests alone. Pages, their order and where an error surfaces are as without it; `stats` may count
-        the page fetched ahead before the caller has it.
+        requests alone. Tickets, their order and where an error surfaces are as without it; `stats` may count
+        pages fetched ahead before the caller has them.
         """
         halt = threading.Event()
         return _read_ahead(self._pages(status, stats if stats is not None else ListingStats(), halt), halt)
