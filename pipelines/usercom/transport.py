@@ -46,14 +46,13 @@ class Transport:
     """Keep-alive GETs to the host of `base_url` with fixed headers; one per listing (one thread)."""
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout: tuple[float, float]) -> None:
-        session = requests.Session()  # only to read the environment as requests would for this URL
-        environment = session.merge_environment_settings(base_url, {}, None, None, None)
+        with requests.Session() as session:  # only to read the environment as requests would for this URL
+            environment = session.merge_environment_settings(base_url, {}, None, None, None)
         self._proxies = environment["proxies"]
         self._verify = environment["verify"]
         self._adapter = DeadlineAdapter()
         self._headers = {**requests.utils.default_headers(), **headers}
         self._timeout = Timeout(connect=timeout[0], read=timeout[1])
-        self._base_url = base_url
 
     def get(self, url: str) -> Answer:
         """GETs `url` (on the base URL's host) and reads the whole body; raises requests' exceptions."""
