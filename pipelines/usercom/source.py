@@ -222,6 +222,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
         stats = ListingStats()
         batcher = TableBatcher()
         returned_at = 0  # stats.pages when freed memory last went back to the OS
+        flattened_pages = flattened_tickets = 0  # stats run ahead of them: pages are fetched one batch ahead
         for page in client.iter_pages(status, stats):
             tracker.saw_server_time(page.server_time)
             flat = flattener.flatten_page(page, listing=status, cursor=cursor, versions=versions)
@@ -231,7 +232,8 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             listing.skipped_unchanged += flat.skipped_unchanged
             listing.rejected += flat.rejected
             listing.pages_row_by_row += 0 if flat.columnar else page.pages
-            log.info("%s: %d pages, %d tickets so far", status, stats.pages, stats.received)
+            flattened_pages, flattened_tickets = flattened_pages + page.pages, flattened_tickets + page.size
+            log.info("%s: %d pages, %d tickets so far", status, flattened_pages, flattened_tickets)
             for table, arrow_table in batcher.add(flat.tables):
                 yield _with_hints(table, arrow_table)
             if stats.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
