@@ -289,7 +289,7 @@ class PageFlattener:
         if valid:
             tickets_table = tickets_cols.table(valid)
             page.tables[s.TICKETS_TABLE] = tickets_table
-            page.tables[s.HISTORY_TABLE] = self._history(tickets_table)
+            page.tables[s.HISTORY_TABLE] = self.history_table(tickets_table)
         valid_rows = set(valid)
         for name, (cols, row_of, _) in children.items():
             keep_rows = [j for j, i in enumerate(row_of) if i in valid_rows]
@@ -382,7 +382,8 @@ class PageFlattener:
             })
         return tables
 
-    def _history(self, tickets: pa.Table) -> pa.Table:
+    def history_table(self, tickets: pa.Table) -> pa.Table:
+        """The `tickets_history` rows of these `tickets` rows: their tracked fields, observed at this run."""
         columns = {}
         for name in s.HISTORY_FIELDS:
             columns[name] = tickets.column(name).combine_chunks()
