@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.usercom.errors import UsercomHTTPError
+from pipelines.usercom.errors import UsercomConfigError, UsercomHTTPError
 from tests.conftest import query, run, seed_tickets
 
 LIST_TABLES = {"segments": "tickets__segments", "participants": "tickets__participants",
@@ -292,3 +292,18 @@ def test_a_rerun_of_rejected_tickets_does_not_duplicate_them(sandbox, data_dir):
     run(server, data_dir)
     run(server, data_dir, full_refresh=True)
     assert query(data_dir, "SELECT count(*) FROM usercom.tickets_rejected") == [(1,)]
+
+
+def test_a_duckdb_memory_limit_duckdb_refuses_stops_the_run_naming_the_setting_and_loads_nothing(sandbox, data_dir,
+                                                                                            monkeypatch):
+    server = sandbox(tickets=60)
+    run(server, data_dir)
+    server.update_ticket(server.tickets()[0]["id"], name="changed")
+    monkeypatch.setenv("USERCOM_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(UsercomConfigError) as failure:
+        run(server, data_dir)
+    assert "usercom_duckdb_memory_limit = 'lots' was refused" in str(failure.value) and "'512MB'" in str(failure.value)
+    assert query(data_dir, "SELECT count(*) FROM usercom.tickets WHERE name = 'changed'") == [(0,)]
+    monkeypatch.setenv("USERCOM_DUCKDB_MEMORY_LIMIT", "64MB")  # a size it takes: the change loads
+    assert run(server, data_dir).tickets_after == 60
+    assert query(data_dir, "SELECT count(*) FROM usercom.tickets WHERE name = 'changed'") == [(1,)]

@@ -2,8 +2,8 @@
 
 requests' `timeout` applies to each socket operation: a server that accepts the connection and then
 sends one byte a second never trips it, and a nightly run would hang for as long as the server likes.
-`Deadline` is watched by one watchdog thread; when its time comes it shuts the request's socket down, which wakes the blocked read
-at once, and the caller turns the resulting error into a `requests.Timeout`.
+`Deadline` is watched by one watchdog thread; when its time comes it shuts the request's socket down, which
+wakes the blocked read at once, and the caller turns the resulting error into a `requests.Timeout`.
 
 The socket is found through a small hook on urllib3's connection pool (`_get_conn`, the one place a
 pool hands a connection to a request), which records the connection in the thread's current deadline.

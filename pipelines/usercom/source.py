@@ -158,7 +158,7 @@ def usercom(
         retry_after_cap_seconds: a longer Retry-After is cut to this (and a warning says so).
         allow_insecure_http: accept a plain http:// base URL on a non-loopback host (the key travels in clear).
         columnar: parse pages with Arrow's JSON reader and flatten them column by column (the row-by-row
-            flattener still takes every page with values it refuses); false: row by row only, ~2x slower.
+            flattener still takes every page with values it refuses); false: row by row only, ~2.5x slower.
         full_refresh: ignore the incremental cursors and re-read every ticket.
         report: filled in with per-status figures while the source runs.
     """
