@@ -4,6 +4,9 @@ Columns are built whole (one Python list per column, one `pa.array` each), never
 Known fields have fixed types; a ticket whose known field cannot be typed goes to `tickets_rejected`
 with its raw JSON. Unknown fields are kept: objects flatten to `parent__field` columns, lists become
 child tables `tickets__<field>`, scalars become columns typed by the run's `TypeRegistry`.
+
+This row-by-row flattener is the reference: `flatten_page` first tries the columnar flattener
+(`columnar.py`), which makes the same tables from Arrow arrays, and comes here for what it refuses.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pipelines.usercom.typing import (
 )
 
 log = logging.getLogger("usercom.flatten")
+
 
 class _Names:
     """Column and table names as dlt will store them (its naming convention's `normalize_path`), cached.
