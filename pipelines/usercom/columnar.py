@@ -201,7 +201,7 @@ def _numbers(array: pa.Array, dtype: type) -> np.ndarray:
 def _timestamps(name: str, strings: pa.Array) -> pa.Array:
     if not pat.is_string(strings.type) and not pat.is_null(strings.type):
         raise NotColumnar(f"field `{name}` was read as {strings.type}")
-    parsed = timestamps_as_arrow(strings.cast(pa.string()))
+    parsed = timestamps_as_arrow(strings if pat.is_string(strings.type) else strings.cast(pa.string()))
     if parsed is None or parsed[1]:
         raise NotColumnar(f"field `{name}` holds a timestamp in a form only the row path reads")
     return parsed[0]

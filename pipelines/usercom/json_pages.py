@@ -165,7 +165,7 @@ def _inferred(arrow_type: pa.DataType) -> Optional[pa.DataType]:
     """What to declare for a field the reader inferred: None (leave it to inference) for null, text for timestamps."""
     if pat.is_null(arrow_type):
         return None
-    if pat.is_timestamp(arrow_type) or pat.is_date(arrow_type) or pat.is_time(arrow_type):
+    if _is_temporal(arrow_type):
         return pa.string()
     if pat.is_struct(arrow_type):
         return pa.struct([pa.field(f.name, t) for f in arrow_type if (t := _inferred(f.type)) is not None])
@@ -187,8 +187,12 @@ def _merge(old: pa.DataType, new: pa.DataType) -> pa.DataType:
     return old
 
 
+def _is_temporal(arrow_type: pa.DataType) -> bool:
+    return pat.is_timestamp(arrow_type) or pat.is_date(arrow_type) or pat.is_time(arrow_type)
+
+
 def _has_temporal(arrow_type: pa.DataType) -> bool:
-    if pat.is_timestamp(arrow_type) or pat.is_date(arrow_type) or pat.is_time(arrow_type):
+    if _is_temporal(arrow_type):
         return True
     if pat.is_struct(arrow_type):
         return any(_has_temporal(f.type) for f in arrow_type)
