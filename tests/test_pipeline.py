@@ -115,13 +115,18 @@ def test_seed_response_of_the_api_reference_loads_to_the_expected_rows(sandbox, 
         ("BIGINT",), ("TIMESTAMP WITH TIME ZONE",)]
 
 
-def test_ticket_that_moves_to_closed_mid_run_is_loaded_once_with_its_newest_state(sandbox, data_dir):
-    tickets = [dict(t, status="closed") for t in seed_tickets() * 0]
+def segments(prefix: str, count: int) -> list[dict]:
+    return [{"name": f"{prefix}{i}", "url": f"/tickets/?segment={i}"} for i in range(count)]
+
+
+# the run tracker keeps list lengths in one byte, and lengths of 255 and more apart
+@pytest.mark.parametrize("before, after", [(2, 1), (300, 256)], ids=["short lists", "lists longer than 255"])
+def test_ticket_that_moves_to_closed_mid_run_is_loaded_once_with_its_newest_state(sandbox, data_dir, before, after):
+    tickets = []
     base = seed_tickets()[0]
     for i in range(1, 1001):  # 10 closed pages; the mover (id 2000) is the only active ticket
         tickets.append(dict(copy.deepcopy(base), id=i, status="closed", segments=[]))
-    mover = dict(copy.deepcopy(base), id=2000, status="active",
-                 segments=[{"name": "A", "url": "/tickets/?segment=1"}, {"name": "B", "url": "/tickets/?segment=2"}])
+    mover = dict(copy.deepcopy(base), id=2000, status="active", segments=segments("Active", before))
     tickets.append(mover)
     server = sandbox(ticket_list=tickets, latency_ms=15)
     moved = []
@@ -129,7 +134,7 @@ def test_ticket_that_moves_to_closed_mid_run_is_loaded_once_with_its_newest_stat
     def move_after_active_listing(srv, number, status, page):
         if status == "closed" and page == 5 and not moved:
             # the active listing (one page) is served long before closed's 5th page
-            moved.append(srv.update_ticket(2000, status="closed", segments=[{"name": "Closed", "url": "/tickets/?segment=13"}]))
+            moved.append(srv.update_ticket(2000, status="closed", segments=segments("Closed", after)))
 
     server.on_request(move_after_active_listing)
     summary = run(server, data_dir)
@@ -137,7 +142,8 @@ def test_ticket_that_moves_to_closed_mid_run_is_loaded_once_with_its_newest_stat
     assert summary.report.listings["active"].received == 1 and summary.report.listings["closed"].received == 1001
     assert query(data_dir, "SELECT count(*), max(status), max(updated_at) FROM usercom.tickets WHERE id = 2000") == [
         (1, "closed", ts(moved[0]["updated_at"]))]
-    assert query(data_dir, "SELECT position, name FROM usercom.tickets__segments WHERE ticket_id = 2000") == [(0, "Closed")]
+    assert query(data_dir, "SELECT position, name FROM usercom.tickets__segments WHERE ticket_id = 2000 ORDER BY position") == [
+        (i, f"Closed{i}") for i in range(after)]
     assert query(data_dir, "SELECT count(*) FROM usercom.tickets") == [(1001,)]
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
+from pipelines.usercom.growing_column import GrowingColumn
 from pipelines.usercom.tracker import to_micros
 
 STATE_KEY = "updated_since"
@@ -59,19 +60,34 @@ class VersionLog:
     """The (id, updated_at) of every ticket a listing read at/after its old cursor, as compact arrays."""
 
     def __init__(self) -> None:
-        self._ids: list[np.ndarray] = []
-        self._stamps: list[np.ndarray] = []
+        self._ids = GrowingColumn(np.int64)
+        self._stamps = GrowingColumn(np.int64)
+        self._newest: int | None = None
 
     def add(self, ids: list[int], stamps: list[int]) -> None:
         """Remembers one page's versions."""
         if len(ids):
-            self._ids.append(np.asarray(ids, np.int64))
-            self._stamps.append(np.asarray(stamps, np.int64))
+            self._ids.extend(ids)
+            self._stamps.extend(stamps)
+            newest = int(np.max(stamps))
+            self._newest = newest if self._newest is None else max(self._newest, newest)
 
     def newest(self) -> int | None:
         """The newest `updated_at` (µs) the listing read at/after its old cursor; None when it read none."""
-        stamps = [int(s.max()) for s in self._stamps if len(s)]
-        return max(stamps) if stamps else None
+        return self._newest
+
+    def forget_before(self, cursor: datetime | None) -> None:
+        """Drops the versions older than `cursor`, the run's new cursor as it stands so far.
+
+        `save` keeps only versions at/after the final cursor, which only moves later, unless the API's clock
+        steps back during the run; then a dropped version costs one re-read of its ticket next run, no data.
+        A first run of 1,000,000 tickets held 16 MB of versions until the end, and saved a few hundred.
+        """
+        if cursor is None:
+            return
+        recent = self._stamps.values() >= to_micros(cursor)
+        self._ids.keep(recent)
+        self._stamps.keep(recent)
 
     def save(self, state: dict, cursor: datetime | None) -> None:
         """Stores the new cursor and the versions at/after it into the resource state.
@@ -85,8 +101,8 @@ class VersionLog:
             cursor = datetime.fromisoformat(state[STATE_KEY])
         since = to_micros(cursor)
         versions: dict[str, int] = {}
-        if self._ids:
-            ids, stamps = np.concatenate(self._ids), np.concatenate(self._stamps)
+        if len(self._ids):
+            ids, stamps = self._ids.values(), self._stamps.values()
             recent = stamps >= since
             versions = {str(i): s for i, s in zip(ids[recent].tolist(), stamps[recent].tolist())}
         state[STATE_KEY] = cursor.isoformat()

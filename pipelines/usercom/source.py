@@ -237,6 +237,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             for table, arrow_table in batcher.add(flat.tables):
                 yield _with_hints(table, arrow_table)
             if stats.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
+                versions.forget_before(tracker.cursor(newest_seen=versions.newest()))
                 return_freed_memory()
                 returned_at = stats.pages
         for table, arrow_table in batcher.flush():
@@ -251,6 +252,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
                 yield _with_hints(table, arrow_table)
         # committed with this load only: a failed run keeps the previous cursor
         versions.save(state, tracker.cursor(newest_seen=versions.newest()))
+        return_freed_memory()  # what the tombstones and the version log took, before DuckDB loads
 
     return dlt.resource(
         tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,
