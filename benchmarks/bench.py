@@ -32,6 +32,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
 LIBRARIES = ("dlt", "duckdb", "pyarrow", "orjson", "requests", "numpy", "pandas")
 STATUSES = ("active", "closed", "archived", "draft")
+LOW_MEMORY_LIMIT = "128MB"  # the 1M check also runs with this `usercom_duckdb_memory_limit`, to show the trade
 
 # the targets of issue 5, as (key, label, limit, comparison)
 TARGETS = (
@@ -151,8 +152,8 @@ class Run:
 
 
 def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None = None, status: str = "",
-                  timeout: float = 1800.0, wrapper: list[str] | None = None) -> Run:
-    """Runs one contender in a fresh process; its peak RSS comes from wait4's rusage."""
+                  timeout: float = 1800.0, wrapper: list[str] | None = None, env: dict | None = None) -> Run:
+    """Runs one contender in a fresh process (`env` added to its environment); its peak RSS comes from wait4's rusage."""
     cmd = [PYTHON, "-m", "benchmarks.contenders", name]
     if sandbox is not None:
         cmd += ["--base-url", sandbox.base_url]
@@ -167,7 +168,7 @@ def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None =
     err = tempfile.TemporaryFile()
     busy0 = _busy_jiffies()
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})})
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
     try:
@@ -350,6 +351,11 @@ class Bench:
             run = self.measure("usercom", sandbox, fresh=True, retry=False, data_dir=data_dir)
             run.contender = "usercom_1m"
             self.runs.append(run)
+            # the memory/speed trade a user can make: a smaller DuckDB memory limit while loading
+            run = self.measure("usercom", sandbox, fresh=True, retry=False, data_dir=data_dir,
+                               env={"USERCOM_DUCKDB_MEMORY_LIMIT": LOW_MEMORY_LIMIT})
+            run.contender = "usercom_1m_low_memory"
+            self.runs.append(run)
         finally:
             sandbox.close()
         if not self.args.no_transforms:
@@ -375,6 +381,8 @@ class Bench:
         out["rss_1m_mb"] = m("usercom_1m", "rss_mb")
         out["rss_1m_x_100k"] = div(m("usercom_1m", "rss_mb"), m("usercom", "rss_mb"))
         out["usercom_1m_x_floor_1m"] = div(m("usercom_1m"), m("floor_1m"))
+        out["rss_1m_low_memory_mb"] = m("usercom_1m_low_memory", "rss_mb")
+        out["usercom_1m_low_memory_x_default"] = div(m("usercom_1m_low_memory"), m("usercom_1m"))
         return out
 
 
@@ -392,6 +400,7 @@ LABELS = {
     "latency_usercom": "50ms: usercom, all statuses",
     "floor_1m": "1M: floor",
     "usercom_1m": "1M: usercom (run_pipeline)",
+    "usercom_1m_low_memory": f"1M: usercom, DuckDB limit {LOW_MEMORY_LIMIT}",
     "transforms_1m": "1M: transforms.runner.build",
 }
 
@@ -437,6 +446,9 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
         lines.append(f"  {label:<40} {shown:>8}  (target {op} {limit:g})  {'holds' if holds else 'MISSED'}")
     if ratios.get("usercom_1m_x_floor_1m"):
         lines.append(f"  {'1M: usercom / floor (info)':<40} {ratios['usercom_1m_x_floor_1m']:>8.2f}")
+    if ratios.get("rss_1m_low_memory_mb"):
+        lines.append(f"  {f'1M, DuckDB limit {LOW_MEMORY_LIMIT}: peak RSS (info)':<40} {ratios['rss_1m_low_memory_mb']:>8.0f}  "
+                     f"MB, {ratios['usercom_1m_low_memory_x_default']:.2f}x the default's time")
     raw = [r for r in bench.runs if r.contender == "raw" and not r.error]
     if raw:
         r = raw[0]
