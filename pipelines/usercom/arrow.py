@@ -29,6 +29,7 @@ from pipelines.usercom.columnar import flatten_tickets
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.flat_tables import CHILD_PREFIX, KNOWN_TOP_FIELDS, MAX_FLATTEN_DEPTH, FlatPage, flat_table
 from pipelines.usercom.json_pages import NotColumnar
+from pipelines.usercom.numpy_arrays import repeated_timestamp
 from pipelines.usercom.tracker import RunTracker, to_micros
 from pipelines.usercom.typing import (
     COERCERS,
@@ -391,7 +392,7 @@ class PageFlattener:
         columns = {}
         for name in s.HISTORY_FIELDS:
             columns[name] = tickets.column(name).combine_chunks()
-        columns["valid_from"] = pa.repeat(pa.scalar(self.observed_at, s.TIMESTAMP), tickets.num_rows)
+        columns["valid_from"] = repeated_timestamp(to_micros(self.observed_at), s.TIMESTAMP, tickets.num_rows)
         return flat_table(s.HISTORY_TABLE, columns)
 
     def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:

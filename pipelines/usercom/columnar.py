@@ -24,6 +24,7 @@ from pipelines.usercom import settings as s
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.flat_tables import CHILD_PREFIX, KNOWN_TOP_FIELDS, MAX_FLATTEN_DEPTH, FlatPage, flat_table
 from pipelines.usercom.json_pages import NotColumnar
+from pipelines.usercom.numpy_arrays import from_numpy, numbers, valid
 from pipelines.usercom.typing import timestamps_as_arrow
 
 if TYPE_CHECKING:
@@ -95,8 +96,8 @@ def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, curs
     stamps_array = _timestamps("updated_at", fields["updated_at"])
     if stamps_array.null_count:
         raise NotColumnar("a ticket has no updated_at")
-    ids_np = _numbers(ids, np.int64)
-    stamps_np = _numbers(stamps_array.cast(pa.int64()), np.int64)
+    ids_np = numbers(ids, np.int64)
+    stamps_np = numbers(stamps_array.cast(pa.int64()), np.int64)
 
     seen = np.ones(len(tickets), bool) if cursor.since is None else stamps_np >= cursor.since
     changed = seen & ~cursor.unchanged_mask(ids_np, stamps_np)
@@ -106,7 +107,7 @@ def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, curs
         page.skipped_unchanged = len(tickets)
         return page
     if len(keep) < len(tickets):
-        indices = pa.array(keep)
+        indices = from_numpy(keep.astype(np.int64), pa.int64())
         fields = {name: array.take(indices) for name, array in fields.items()}
     ids_kept, stamps_kept = ids_np[keep], stamps_np[keep]
 
@@ -144,7 +145,7 @@ def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: 
         if not table.startswith(CHILD_PREFIX) or table in out:
             raise NotColumnar(f"list `{name}` has no table name of its own")
         lists = fields[name]
-        lengths = _numbers(lists.value_lengths().fill_null(0), np.int32)
+        lengths = np.where(valid(lists), numbers(lists.value_lengths(), np.int32), 0).astype(np.int32)
         columns = _TableColumns(table, flattener)
         columns.arrays.update(_child_keys(ids, stamps, lengths, flattener.tombstone_empty_lists))
         elements = pc.list_flatten(lists)
@@ -172,10 +173,10 @@ def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray, tombst
     deleted = np.repeat(empty, counts) if tombstones else np.zeros(len(row_of), bool)
     positions[deleted] = -1
     return {
-        s.CHILD_KEY: pa.array(ids[row_of], pa.int64()),
-        s.CHILD_POSITION: pa.array(positions.astype(np.int64), pa.int64()),
-        s.CHILD_VERSION: pa.array(stamps[row_of], pa.int64()).cast(s.TIMESTAMP),
-        s.TOMBSTONE: pa.array(deleted, pa.bool_()),
+        s.CHILD_KEY: from_numpy(ids[row_of], pa.int64()),
+        s.CHILD_POSITION: from_numpy(positions.astype(np.int64), pa.int64()),
+        s.CHILD_VERSION: from_numpy(stamps[row_of], pa.int64()).cast(s.TIMESTAMP),
+        s.TOMBSTONE: from_numpy(deleted, pa.bool_()),
     }
 
 
@@ -187,15 +188,7 @@ def _element_slots(lengths: np.ndarray) -> pa.Array:
     deleted = np.repeat(empty, counts)
     slots = np.zeros(len(deleted), np.int64)
     slots[~deleted] = np.arange(int(lengths.sum()), dtype=np.int64)
-    return pa.array(slots, mask=deleted)
-
-
-def _numbers(array: pa.Array, dtype: type) -> np.ndarray:
-    """The values of a primitive Arrow array without nulls, as a NumPy view of its buffer.
-
-    Not `Array.to_numpy()`: pyarrow imports pandas on its first call (0.48 s, inside the first listing's extract).
-    """
-    return np.frombuffer(array.buffers()[1], dtype, len(array), array.offset * np.dtype(dtype).itemsize)
+    return from_numpy(slots, pa.int64(), mask=deleted)
 
 
 def _timestamps(name: str, strings: pa.Array) -> pa.Array:
