@@ -32,6 +32,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
 LIBRARIES = ("dlt", "duckdb", "pyarrow", "orjson", "requests", "numpy", "pandas")
 STATUSES = ("active", "closed", "archived", "draft")
+# importing `pipelines` sets ARROW_DEFAULT_MEMORY_POOL; the other contenders get the environment the bench started with
+STARTED_WITH_ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL" in os.environ
 LOW_MEMORY_LIMIT = "128MB"  # the 1M check also runs with this `usercom_duckdb_memory_limit`, to show the trade
 
 # the targets of issue 5, as (key, label, limit, comparison)
@@ -168,7 +170,7 @@ def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None =
     err = tempfile.TemporaryFile()
     busy0 = _busy_jiffies()
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env=contender_env(env))
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
     try:
@@ -197,6 +199,20 @@ def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None =
         cpu_seconds=cpu, foreign_cores=foreign, sandbox_cpu=sandbox_stats["cpu_seconds"],
         sandbox_pages=sandbox_stats["pages"], result=result, error=error,
     )
+
+
+def contender_env(extra: dict | None = None) -> dict:
+    """A contender's environment: the bench's own as it started, the sandbox key, and `extra`.
+
+    The contenders get the key here rather than by importing `pipelines`, which would set this project's Arrow
+    allocator for dlt's `rest_api` too.
+    """
+    from pipelines.sandbox import SANDBOX_API_KEY
+
+    env = {**os.environ, "USERCOM_BENCH_SANDBOX_KEY": SANDBOX_API_KEY, **(extra or {})}
+    if not STARTED_WITH_ARROW_POOL:
+        env.pop("ARROW_DEFAULT_MEMORY_POOL", None)
+    return env
 
 
 # ----- the benchmark ------------------------------------------------------------------------------
