@@ -284,6 +284,7 @@ class TicketsClient:
         seen: set[str] = set()
         url: str | None = self.first_url(status)
         deferred: list[_Fetched] = []  # read as far as `count` and `next`; their tickets are parsed together
+        deferred_bytes = 0
         with self._session() as session:
             while url is not None and not halt.is_set():
                 self._guard(url, seen)
@@ -303,10 +304,10 @@ class TicketsClient:
                 parsed = not fetched.deferred
                 if not parsed:
                     deferred.append(fetched)
-                if deferred and (parsed or fetched.next_url is None
-                                 or sum(len(f.response.content) for f in deferred) >= settings.PARSE_BATCH_BYTES):
+                    deferred_bytes += len(fetched.response.content)
+                if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES):
                     yield from self._parse_deferred(session, deferred, stats, halt)
-                    deferred = []
+                    deferred, deferred_bytes = [], 0
                 if parsed:
                     yield self._page(fetched, stats)
                 url = fetched.next_url

@@ -147,24 +147,26 @@ def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: 
         lists = fields[name]
         lengths = np.where(valid(lists), numbers(lists.value_lengths(), np.int32), 0).astype(np.int32)
         columns = _TableColumns(table, flattener)
-        columns.arrays.update(_child_keys(ids, stamps, lengths, flattener.tombstone_empty_lists))
+        keys, deleted = _child_keys(ids, stamps, lengths, flattener.tombstone_empty_lists)
+        columns.arrays.update(keys)
         elements = pc.list_flatten(lists)
-        if flattener.tombstone_empty_lists and len(elements) < len(columns.arrays[s.CHILD_KEY]):
-            elements = elements.take(_element_slots(lengths))  # null elements for the tombstone rows
+        if deleted.any():
+            elements = elements.take(_element_slots(deleted))  # null elements for the tombstone rows
         columns.object("", elements, known)
         out[table] = (flat_table(table, columns.arrays), lengths)
     empty = np.zeros(len(ids), np.int32)
     for table in flattener.registry.tables():
         if table.startswith(CHILD_PREFIX) and table not in out:  # a list of earlier runs no ticket here has
-            keys = _child_keys(ids, stamps, empty, flattener.tombstone_empty_lists)
-            rows = len(keys[s.CHILD_KEY])
-            out[table] = (flat_table(table, keys) if rows else None, empty)
+            keys, deleted = _child_keys(ids, stamps, empty, flattener.tombstone_empty_lists)
+            out[table] = (flat_table(table, keys) if len(deleted) else None, empty)
     return out
 
 
-def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray, tombstones: bool) -> dict[str, pa.Array]:
+def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray,
+                tombstones: bool) -> tuple[dict[str, pa.Array], np.ndarray]:
     """ticket_id, position, ticket_updated_at and _deleted of a child table's rows: each ticket's elements in
-    order, and (with `tombstones`) one row at position -1 for a ticket whose list is empty."""
+    order, and (with `tombstones`) one row at position -1 for a ticket whose list is empty; and which rows are
+    tombstones, as a NumPy mask."""
     empty = lengths == 0
     counts = np.where(empty, 1, lengths) if tombstones else lengths
     row_of = np.repeat(np.arange(len(ids)), counts)
@@ -177,18 +179,12 @@ def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray, tombst
         s.CHILD_POSITION: from_numpy(positions.astype(np.int64), pa.int64()),
         s.CHILD_VERSION: from_numpy(stamps[row_of], pa.int64()).cast(s.TIMESTAMP),
         s.TOMBSTONE: from_numpy(deleted, pa.bool_()),
-    }
+    }, deleted
 
 
-def _element_slots(lengths: np.ndarray) -> pa.Array:
-    """For each child row (a tombstone for each empty list), the index of its element in the flattened lists;
-    null for a tombstone row."""
-    empty = lengths == 0
-    counts = np.where(empty, 1, lengths)
-    deleted = np.repeat(empty, counts)
-    slots = np.zeros(len(deleted), np.int64)
-    slots[~deleted] = np.arange(int(lengths.sum()), dtype=np.int64)
-    return from_numpy(slots, pa.int64(), mask=deleted)
+def _element_slots(deleted: np.ndarray) -> pa.Array:
+    """For each child row, the index of its element in the flattened lists; null for a tombstone row."""
+    return from_numpy(np.cumsum(~deleted, dtype=np.int64) - 1, pa.int64(), mask=deleted)
 
 
 def _timestamps(name: str, strings: pa.Array) -> pa.Array:

@@ -242,7 +242,6 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
                 returned_at = stats.pages
         for table, arrow_table in batcher.flush():
             yield _with_hints(table, arrow_table)
-        return_freed_memory()
         listing.finished = True
         if listing.count_mismatch:
             log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
@@ -252,7 +251,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
                 yield _with_hints(table, arrow_table)
         # committed with this load only: a failed run keeps the previous cursor
         versions.save(state, tracker.cursor(newest_seen=versions.newest()))
-        return_freed_memory()  # what the tombstones and the version log took, before DuckDB loads
+        return_freed_memory()  # what the listing, its tombstones and version log took, before DuckDB loads
 
     return dlt.resource(
         tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,
