@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
@@ -142,10 +143,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from pipelines.sandbox import SandboxOptions
+    from pipelines.sandbox.arguments import sandbox_options
     from pipelines.sandbox.server import serve
 
-    serve(SandboxOptions(tickets=args.tickets, seed=args.seed, latency_ms=args.latency_ms), host=args.host, port=args.port)
+    try:
+        options = sandbox_options(args)
+    except ValueError as error:
+        raise UsercomError(str(error)) from None
+    serve(options, host=args.host, port=args.port)
     return 0
 
 
@@ -229,11 +234,9 @@ def _parser() -> argparse.ArgumentParser:
     sla(demo)
 
     sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C")
-    sandbox.add_argument("--tickets", type=int, default=DEMO_TICKETS)
+    add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS)
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
-    sandbox.add_argument("--seed", type=int, default=42)
-    sandbox.add_argument("--latency-ms", type=float, default=0.0)
     return parser
 
 

@@ -24,6 +24,7 @@ from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.memory import arrow_on_system_allocator
+from pipelines.usercom.progress import ListingProgress
 from pipelines.usercom.source import RunReport, usercom
 
 PIPELINE_NAME = "usercom"
@@ -101,6 +102,24 @@ class RunSummary:
         """Tickets of this run that went to `tickets_rejected`."""
         return sum(x.rejected for x in self.report.listings.values())
 
+    def _api_notes(self) -> list[str]:
+        """Lines on the API's behaviour this run met and coped with (shared/usercom-api.md, reported quirks)."""
+        out = []
+        evidence = self.report.filter_ignored
+        if evidence is not None:
+            out.append(f"warning: the API ignored the status filter ({evidence.others} of the {evidence.tickets} tickets on the "
+                       f"first page of `{evidence.status}` had other statuses): every ticket was listed once, without it, "
+                       "instead of once per status")
+        for x in self.report.listings.values():
+            if x.ended_on_404:
+                out.append(f"note: {'all' if x.unfiltered else x.status}: the last page's `next` link answered 404 after "
+                           "every ticket of the API's count was received; taken as the listing's end (a known quirk of the API)")
+        if self.report.throttles:
+            paced = f"; requests were paced at {self.report.paced_at:.1f}/s by the end" if self.report.paced_at else ""
+            out.append(f"the API throttled {self.report.throttles} request(s) (429, or 401 after the key was accepted), "
+                       f"each retried{paced}")
+        return out
+
     def lines(self) -> list[str]:
         """The summary as terminal lines."""
         out = []
@@ -108,10 +127,12 @@ class RunSummary:
             out.append(f"finished {len(self.resumed_load_ids)} load package(s) an interrupted run had left "
                        f"({', '.join(self.resumed_load_ids)}) before extracting")
         out += [f"{'status':<10}{'pages':>7}{'received':>10}{'api count':>11}{'loaded':>9}{'unchanged':>11}{'rejected':>10}"]
-        for x in self.report.listings.values():
-            out.append(f"{x.status:<10}{x.pages:>7}{x.received:>10}{x.api_count if x.api_count is not None else '-':>11}"
-                       f"{x.kept:>9}{x.skipped_unchanged:>11}{x.rejected:>10}")
-        for x in self.report.listings.values():
+        listed = [x for x in self.report.listings.values() if not x.stopped]
+        for x in listed:
+            out.append(f"{'all' if x.unfiltered else x.status:<10}{x.pages:>7}{x.received:>10}"
+                       f"{x.api_count if x.api_count is not None else '-':>11}{x.kept:>9}{x.skipped_unchanged:>11}{x.rejected:>10}")
+        out += self._api_notes()
+        for x in listed:
             if x.api_count_last is not None and x.api_count is not None and x.api_count_last != x.api_count:
                 out.append(f"warning: {x.status}: the API's count changed from {x.api_count} to {x.api_count_last} "
                            "while paging (tickets added or moved meanwhile; the next run picks them up)")
@@ -137,14 +158,15 @@ def run_pipeline(
     full_refresh: bool = False,
     source_overrides: Optional[dict] = None,
     lock_wait_seconds: float = 0.0,
+    progress: Optional[ListingProgress] = None,
 ) -> RunSummary:
     """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests).
 
     Holds the data directory's run lock throughout (waiting up to `lock_wait_seconds` for another run), and
-    creates every file readable by its owner only.
+    creates every file readable by its owner only. `progress` is told each listing's figures (default: log lines).
     """
     with private_files(), RunLock(_prepared(directory), lock_wait_seconds), arrow_on_system_allocator():
-        return _run_locked(directory, destination, statuses, full_refresh, source_overrides)
+        return _run_locked(directory, destination, statuses, full_refresh, source_overrides, progress)
 
 
 @contextmanager
@@ -164,7 +186,7 @@ def _prepared(directory: Path) -> Path:
 
 
 def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[str]], full_refresh: bool,
-                source_overrides: Optional[dict]) -> RunSummary:
+                source_overrides: Optional[dict], progress: Optional[ListingProgress]) -> RunSummary:
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
@@ -173,7 +195,7 @@ def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[s
     if statuses:
         kwargs["statuses"] = list(statuses)
     try:
-        source = usercom(full_refresh=full_refresh, report=report, **kwargs)
+        source = usercom(full_refresh=full_refresh, report=report, progress=progress, **kwargs)
     except ConfigFieldMissingException as error:
         raise UsercomConfigError(
             f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "

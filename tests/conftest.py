@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
@@ -54,6 +56,57 @@ def query(directory: Path, sql: str) -> list[tuple]:
     """Rows of a query on the data directory's DuckDB file (read-only)."""
     with duckdb.connect(str(directory / DUCKDB_FILE), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+class ScriptedAPI:
+    """A server on a loopback address that answers each path with a scripted page, and logs what it got."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.pages: dict[str, tuple[int, dict]] = {}
+        self.requests: list[dict] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization")})
+                status, body = api.pages.get(self.path.split("?")[0], (404, {"detail": "Not found."}))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self.base_url = self.url + "/api/public/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scripted():
+    """Starts scripted API servers on the given loopback address; stops them after the test."""
+    servers = []
+
+    def start(host: str = "127.0.0.1") -> ScriptedAPI:
+        servers.append(ScriptedAPI(host))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def page(results, next_url=None, count=None):
+    """A page of the API's envelope around `results`."""
+    return {"count": len(results) if count is None else count, "next": next_url, "previous": None, "results": results}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -16,8 +16,7 @@ import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomError
-from tests.conftest import query, run
-from tests.test_http_contract import ScriptedAPI, page
+from tests.conftest import ScriptedAPI, page, query, run
 from tests.test_pipeline import assert_tickets_equal, table_rows
 
 # a whole request (connect to last byte) must end within this; hangs and drips are cut off by it

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import certifi
@@ -15,58 +12,9 @@ import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.client import parse_retry_after
-from tests.conftest import query, run, seed_tickets
+from tests.conftest import page, query, run, seed_tickets
 
 REAL_LOOKING_KEY = "k" * 40 + "SECRET" + "q" * 18  # 64 characters, easy to grep for
-
-
-class ScriptedAPI:
-    """A server on a loopback address that answers each path with a scripted page, and logs what it got."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.pages: dict[str, tuple[int, dict]] = {}
-        self.requests: list[dict] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization")})
-                status, body = api.pages.get(self.path.split("?")[0], (404, {"detail": "Not found."}))
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}"
-        self.base_url = self.url + "/api/public/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def scripted():
-    servers = []
-
-    def start(host: str = "127.0.0.1") -> ScriptedAPI:
-        servers.append(ScriptedAPI(host))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def page(results, next_url=None, count=None):
-    return {"count": len(results) if count is None else count, "next": next_url, "previous": None, "results": results}
 
 
 def test_next_link_to_a_foreign_host_is_refused_and_never_receives_the_token(scripted, data_dir):

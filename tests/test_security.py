@@ -17,8 +17,8 @@ from pipelines.load import run_pipeline
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.source import usercom
-from tests.conftest import FAST_RETRY, query
-from tests.test_http_contract import REAL_LOOKING_KEY, ScriptedAPI, cli, page, scripted  # noqa: F401 (fixture)
+from tests.conftest import FAST_RETRY, page, query
+from tests.test_http_contract import REAL_LOOKING_KEY, cli
 
 
 def key_forms(key: str) -> list[bytes]:
@@ -61,7 +61,7 @@ def test_api_key_never_appears_in_logs_errors_tracebacks_traces_state_or_summary
     assert REAL_LOOKING_KEY not in repr(server.request_log) + repr(server.stats)
 
 
-def test_api_key_is_never_in_an_error_even_when_the_server_echoes_it(scripted, tmp_path):  # noqa: F811
+def test_api_key_is_never_in_an_error_even_when_the_server_echoes_it(scripted, tmp_path):
     api = scripted()
     api.pages["/api/public/tickets/"] = (400, {"detail": f"bad request with Authorization: Token {REAL_LOOKING_KEY}"})
     with pytest.raises(Exception) as failure:
@@ -107,7 +107,7 @@ def test_allow_insecure_http_flag_of_the_cli_runs_the_pipeline(sandbox, tmp_path
     assert query(tmp_path / "data", "SELECT count(*) FROM usercom.tickets") == [(40,)]
 
 
-def test_a_next_link_that_downgrades_https_to_another_scheme_or_port_is_refused(scripted, data_dir):  # noqa: F811
+def test_a_next_link_that_downgrades_https_to_another_scheme_or_port_is_refused(scripted, data_dir):
     api = scripted()
     host, port = api.url.split("//")[1].split(":")
     for target in (f"https://{host}:{port}/api/public/tickets/?cursor=x", f"http://{host}:{int(port) + 1}/api/public/tickets/?c=1"):

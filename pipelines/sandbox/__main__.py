@@ -1,10 +1,11 @@
-"""Command line: `python -m pipelines.sandbox --tickets N --port P [--seed S] [--latency-ms X]`."""
+"""Command line: `python -m pipelines.sandbox --tickets N --port P [options]` (`--help` lists them)."""
 
 from __future__ import annotations
 
 import argparse
 
-from .server import SandboxOptions, serve
+from .arguments import add_sandbox_arguments, sandbox_options
+from .server import serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -13,17 +14,13 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m pipelines.sandbox",
         description="Serve generated User.com tickets on 127.0.0.1 (GET /api/public/tickets/).",
     )
-    parser.add_argument("--tickets", type=int, default=1000, help="number of generated tickets (default 1000)")
+    add_sandbox_arguments(parser, default_tickets=1000)
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, 0 = any free)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed of the generated data (default 42)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer, in ms")
-    parser.add_argument("--page-size", type=int, default=100, help="tickets per page (default 100)")
     args = parser.parse_args(argv)
-    if args.tickets < 0 or args.page_size < 1:
-        parser.error("--tickets must be >= 0 and --page-size >= 1")
-    options = SandboxOptions(
-        tickets=args.tickets, seed=args.seed, latency_ms=args.latency_ms, page_size=args.page_size
-    )
+    try:
+        options = sandbox_options(args)
+    except ValueError as error:
+        parser.error(str(error))
     serve(options, port=args.port)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import gzip
 import hmac
 import random
+import re
 import ssl
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -25,7 +27,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import orjson
 
 from .generate import STATUSES, iter_tickets
-from .store import TicketStore, decode_cursor
+from .store import TicketStore, decode_cursor, encode_cursor
 
 __all__ = ["SANDBOX_API_KEY", "TICKETS_PATH", "SandboxOptions", "SandboxServer", "serve"]
 
@@ -34,6 +36,7 @@ SANDBOX_API_KEY = "sandbox-key-" + "0" * 52
 #: The only path served; the API insists on the trailing slash.
 TICKETS_PATH = "/api/public/tickets/"
 _LOOPBACK = {"127.0.0.1", "localhost"}
+_ENTERED_AT_Z = re.compile(rb'("entered_at":"[^"]*?)Z"')
 _GATEWAY_HTML = "<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center><hr><center>nginx</center></body></html>\n"
 
 #: A request hook: hook(server, request_number, status_filter, page_number).
@@ -69,6 +72,14 @@ class SandboxOptions:
     count_drift: int = 0  # `count` grows by this on every page after the first
     redirect_to: str | None = None  # every tickets request answers 302 with this Location
     tls: tuple[str, str] | None = None  # (certificate file, key file): serve https instead of http (set before start)
+    # Behaviours reported of the real API by its public clients (shared/usercom-api.md, "Reported in the wild").
+    requests_per_second: float = 0.0  # >0: at most this many requests in any 1 s window; beyond, 429 with `retry_after`
+    unauthorized_burst: int = 0  # >0: more requests than this within 1 s open a 401 window of `unauthorized_seconds`
+    unauthorized_seconds: float = 0.5
+    dangling_last_next: bool = False  # the last page's `next` is a URL, and a page past the end answers 404
+    next_over_http: bool = False  # `next`/`previous` links say http:// on the same host and port (serving https)
+    ignore_status_filter: bool = False  # the status parameter is accepted and ignored: every listing lists every ticket
+    entered_at_offsets: bool = False  # `status_history[].entered_at` as `+00:00` instead of `Z`
 
 
 class _Headers(dict):
@@ -214,7 +225,11 @@ class SandboxServer:
         )
         self.request_log: list[dict] = []
         self.stats = {"requests": 0, "rate_limited": 0, "server_errors": 0, "truncated": 0, "pages": 0,
-                      "hung": 0, "dripped": 0, "dropped": 0, "html": 0, "empty": 0, "redirected": 0}
+                      "hung": 0, "dripped": 0, "dropped": 0, "html": 0, "empty": 0, "redirected": 0,
+                      "unauthorized_burst": 0, "past_the_end": 0}
+        self._allowed_at: deque = deque()  # arrival times of the requests the rate limit let through, last 1 s
+        self._arrivals: deque = deque()  # arrival times of every request, last 1 s (for the 401 bursts)
+        self._unauthorized_until = 0.0
         self._first_request_at: float | None = None
         self._stopping = threading.Event()
         self.hook_errors: list[BaseException] = []
@@ -408,6 +423,15 @@ class SandboxServer:
             return self._json(
                 handler, entry, 429, {"detail": "Request was throttled."}, extra=(("Retry-After", str(opts.retry_after)),)
             )
+        throttled = self._over_the_limits(opts)
+        if throttled == 429:
+            self._bump("rate_limited")
+            return self._json(
+                handler, entry, 429, {"detail": "Request was throttled."}, extra=(("Retry-After", str(opts.retry_after)),)
+            )
+        if throttled == 401:
+            self._bump("unauthorized_burst")
+            return self._json(handler, entry, 401, {"detail": "Invalid token."}, extra=(("WWW-Authenticate", "Token"),))
         if opts.error_rate > 0:
             with self._count_lock:
                 failing = self._errors_rng.random() < opts.error_rate
@@ -428,8 +452,16 @@ class SandboxServer:
             return self._json(handler, entry, 400, {"detail": problem})
 
         suffix = f"&{quote(opts.status_param)}={quote(status, safe='')}" if status is not None else ""
-        prefix = f"{self.scheme}://{self.host}:{self.port}{TICKETS_PATH}?cursor="
-        body, page_number = self._store.page(status, cursor, page_size, prefix, suffix)
+        prefix = f"{'http' if opts.next_over_http else self.scheme}://{self.host}:{self.port}{TICKETS_PATH}?cursor="
+        listed = None if opts.ignore_status_filter else status
+        body, page_number = self._store.page(listed, cursor, page_size, prefix, suffix)
+        if opts.dangling_last_next:
+            body = self._dangling(body, page_number, prefix, suffix)
+            if body is None:
+                self._bump("past_the_end")
+                return self._json(handler, entry, 404, {"detail": "Invalid page."})
+        if opts.entered_at_offsets:
+            body = _ENTERED_AT_Z.sub(rb'\1+00:00"', body)
         self._bump("pages")
         body = self._page_faults(handler, entry, opts, status, page_number, query, body)
         if body is None:
@@ -442,6 +474,41 @@ class SandboxServer:
             body = body[: len(body) // 2]
         entry["status_code"] = 200
         self._send(handler, 200, body, extra=extra)
+
+    def _over_the_limits(self, opts: SandboxOptions) -> int | None:
+        """429 when the request is beyond `requests_per_second` in the last second, 401 inside a burst window."""
+        if opts.requests_per_second <= 0 and opts.unauthorized_burst <= 0:
+            return None
+        now = time.monotonic()
+        with self._count_lock:
+            if opts.unauthorized_burst > 0:
+                self._arrivals.append(now)
+                while self._arrivals[0] <= now - 1.0:
+                    self._arrivals.popleft()
+                if len(self._arrivals) > opts.unauthorized_burst:
+                    self._unauthorized_until = now + opts.unauthorized_seconds
+                    self._arrivals.clear()
+                if now < self._unauthorized_until:
+                    return 401
+            if opts.requests_per_second > 0:
+                while self._allowed_at and self._allowed_at[0] <= now - 1.0:
+                    self._allowed_at.popleft()
+                if len(self._allowed_at) >= opts.requests_per_second:
+                    return 429
+                self._allowed_at.append(now)
+        return None
+
+    @staticmethod
+    def _dangling(body: bytes, page_number: int, prefix: str, suffix: str) -> bytes | None:
+        """The last page with a `next` link onwards; None for a page past the end (answered 404, as Django REST
+        framework's page-number pagination does)."""
+        doc = orjson.loads(body)
+        if not doc["results"]:
+            return None if page_number > 1 else body
+        if doc["next"] is None:
+            doc["next"] = prefix + encode_cursor("after", doc["results"][-1]["id"], page_number + 1) + suffix
+            return orjson.dumps(doc)
+        return body
 
     def _page_faults(self, handler, entry: dict, opts: SandboxOptions, status, page_number: int, query: dict, body: bytes):
         """Apply the page fault knobs: returns the (maybe rewritten) body, or None when the answer was sent here."""

@@ -23,12 +23,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit, parse_qsl, urlencode
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from pipelines.usercom import settings
 from pipelines.usercom.deadline import Deadline
 from pipelines.usercom.json_pages import NotColumnar, PageReader
+from pipelines.usercom.pacing import Pacer
+from pipelines.usercom.status_filter import StatusFilterCheck
 from pipelines.usercom.transport import Answer, Transport
 from pipelines.usercom.errors import (
     UsercomHTTPError,
@@ -39,6 +42,8 @@ from pipelines.usercom.errors import (
 
 log = logging.getLogger("usercom.client")
 
+# how long a failing listing waits for the others to stop before its error is raised (a request in flight ends first)
+STOP_OTHERS_SECONDS = 2.0
 _SECRET_QUERY_KEYS = {"token", "api_key", "apikey", "key", "access_token"}
 # network failures worth another try: refused/reset connections, timeouts, a body cut short or undecodable
 _NETWORK_ERRORS = (
@@ -75,6 +80,7 @@ class Page:
     tickets: pa.StructArray | None = None
     bodies: list[bytes] = field(default_factory=list, repr=False)  # kept until `results` is parsed
     pages: int = 1
+    only: frozenset[str] | None = None  # keep only tickets of these statuses (a listing of every ticket, subset run)
 
     @property
     def size(self) -> int:
@@ -90,7 +96,26 @@ class Page:
                 self.results.extend(doc["results"])
                 self.lenient |= lenient
             self.bodies = []
+            if self.only is not None:
+                self.results = _of_statuses(self.results, self.only)
         return self.results
+
+    def keep_statuses(self, statuses: frozenset[str]) -> None:
+        """Keeps only the tickets whose `status` is one of `statuses` (and any that is not an object, for the
+        flattener to reject)."""
+        self.only = statuses
+        if self.results is not None:
+            self.results = _of_statuses(self.results, statuses)
+        if self.tickets is not None:
+            if self.tickets.type.get_field_index("status") < 0:
+                self.tickets = self.tickets.slice(0, 0)
+            else:
+                keep = pc.is_in(self.tickets.field("status"), value_set=pa.array(sorted(statuses), pa.string()))
+                self.tickets = self.tickets.filter(keep)
+
+
+def _of_statuses(tickets: list, statuses: frozenset[str]) -> list:
+    return [t for t in tickets if not isinstance(t, dict) or t.get("status") in statuses]
 
 
 @dataclass
@@ -106,6 +131,14 @@ class _Body:
     @property
     def size(self) -> int:
         return len(self.results) if self.results is not None else len(self.tickets)
+
+    def statuses(self) -> list:
+        """The `status` of each ticket (None where there is none)."""
+        if self.results is not None:
+            return [t.get("status") if isinstance(t, dict) else None for t in self.results]
+        if self.tickets.type.get_field_index("status") < 0:
+            return [None] * len(self.tickets)
+        return self.tickets.field("status").to_pylist()
 
 
 @dataclass
@@ -171,10 +204,13 @@ class ListingStats:
     retries: int = 0
     empty_pages_in_a_row: int = 0
     server_time: datetime | None = None
+    ended_on_404: str | None = None  # the last page's `next` link, which answered 404 with every ticket received
+    unfiltered: bool = False  # the status filter is ignored: this listing lists every ticket
+    stopped: bool = False  # the status filter is ignored and another listing lists every ticket
 
 
 class _Retryable(Exception):
-    """A response worth another try: 429, 5xx, or a 200 whose body was cut short."""
+    """A response worth another try: 429, 5xx, a 401 once the key was accepted, or a 200 whose body was cut short."""
 
     def __init__(self, message: str, response: Answer | None = None) -> None:
         super().__init__(message)
@@ -244,6 +280,7 @@ class TicketsClient:
         timeout: tuple[float, float] = settings.REQUEST_TIMEOUT,
         retry: RetryPolicy | None = None,
         columnar: bool = True,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.status_param = status_param
@@ -253,6 +290,10 @@ class TicketsClient:
         self._origin = _origin(self.base_url)
         self._api_key = api_key
         self.reader = PageReader() if columnar else None  # None: every page parsed to JSON, flattened row by row
+        self.pacer = pacer or Pacer()
+        self.key_accepted = threading.Event()  # a request of this client succeeded with the key
+        self.read_aheads = ReadAheads()
+        self._http_links_said = threading.Event()
 
     def _session(self) -> Transport:
         return Transport(self.base_url, {"Authorization": f"Token {self._api_key}", "Accept": settings.ACCEPT_HEADER},
@@ -268,9 +309,15 @@ class TicketsClient:
         url = urljoin(self.base_url, settings.TICKETS_PATH)
         return f"{url}?{urlencode(params)}" if params else url
 
-    def iter_pages(self, status: str | None, stats: ListingStats | None = None) -> Iterator[Page]:
+    def iter_pages(self, status: str | None, stats: ListingStats | None = None,
+                   filter_check: StatusFilterCheck | None = None) -> Iterator[Page]:
         """Yields the tickets of the listing for `status`, refusing foreign hosts and loops: a `Page` per batch of
         ~2 MB of API pages the JSON reader took (`Page.pages` of them), or per page it refused.
+
+        With `filter_check`, the first page's statuses tell whether the API honours the status filter; when it
+        does not, one listing of the run goes on through every ticket (`stats.unfiltered`) and the others end
+        there (`stats.stopped`), having yielded nothing. A `next` link that answers 404 once every ticket of
+        `count` was received ends the listing (`stats.ended_on_404`).
 
         Pages are fetched on a thread of their own while the caller works on the previous `Page` (one ahead):
         with 50 ms a request, paging and flattening one after the other made a listing 1.7x as long as its
@@ -278,18 +325,35 @@ class TicketsClient:
         pages fetched ahead before the caller has them.
         """
         halt = threading.Event()
-        return _read_ahead(self._pages(status, stats if stats is not None else ListingStats(), halt), halt)
+        stats = stats if stats is not None else ListingStats()
+        return _read_ahead(self._pages(status, stats, halt, filter_check if status else None), halt, self.read_aheads)
 
-    def _pages(self, status: str | None, stats: ListingStats, halt: threading.Event) -> Iterator[Page]:
+    def _pages(self, status: str | None, stats: ListingStats, halt: threading.Event,
+               filter_check: StatusFilterCheck | None) -> Iterator[Page]:
         seen: set[str] = set()
         url: str | None = self.first_url(status)
         deferred: list[_Fetched] = []  # read as far as `count` and `next`; their tickets are parsed together
         deferred_bytes = 0
         with self._session() as session:
             while url is not None and not halt.is_set():
-                self._guard(url, seen)
+                url = self.checked_next(url, seen)
                 seen.add(url)
-                fetched = self._get_page(session, url, stats.pages + 1, stats, halt)
+                first = stats.pages == 0
+                try:
+                    fetched = self._get_page(session, url, stats.pages + 1, stats, halt, whole=first and bool(filter_check))
+                except BaseException as error:
+                    if first and filter_check:
+                        filter_check.withdraw(status)  # the other listings need not wait for this one's first page
+                    if first or not (isinstance(error, UsercomHTTPError) and error.status_code == 404):
+                        raise
+                    yield from self._parse_deferred(session, deferred, stats, halt)
+                    self._end_on_404(url, stats)
+                    return
+                if first and filter_check:
+                    verdict = filter_check.first_page(status, fetched.body.statuses(), halt)
+                    stats.unfiltered, stats.stopped = verdict == "unfiltered", verdict == "stop"
+                    if stats.stopped:
+                        return
                 stats.pages += 1
                 stats.empty_pages_in_a_row = 0 if not fetched.empty else stats.empty_pages_in_a_row + 1
                 if fetched.next_url is not None and stats.empty_pages_in_a_row > settings.MAX_EMPTY_PAGES_IN_A_ROW:
@@ -307,7 +371,7 @@ class TicketsClient:
                     deferred_bytes += len(fetched.response.content)
                 if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES):
                     yield from self._parse_deferred(session, deferred, stats, halt)
-                    deferred, deferred_bytes = [], 0
+                    deferred_bytes = 0
                 if parsed:
                     yield self._page(fetched, stats)
                 url = fetched.next_url
@@ -320,23 +384,44 @@ class TicketsClient:
         stats.received += page.size
         return page
 
+    def _end_on_404(self, url: str, stats: ListingStats) -> None:
+        """A `next` link answered 404: the listing's end when every ticket `count` announced was received (a known
+        quirk of the API), else a failure naming the link. Counts moved by tickets changing status while we paged
+        are allowed for: the least of the first and the last `count` is enough."""
+        counts = [c for c in (stats.first_count, stats.last_count) if isinstance(c, int)]
+        if counts and stats.received >= min(counts):
+            stats.ended_on_404 = redact_url(url)
+            log.info("the last page's `next` link %s answered 404 after all %d tickets of `count` were received: "
+                     "taken as the listing's end", redact_url(url), stats.received)
+            return
+        announced = f"the {min(counts)} tickets its `count` announced" if counts else "an unknown number (no `count`)"
+        raise UsercomPaginationError(
+            f"The API's `next` link {redact_url(url)} answered 404 after {stats.received} of {announced}: the listing "
+            "ended early. Nothing of this run was loaded; re-run later, and report it to User.com if it persists."
+        )
+
     def _parse_deferred(self, session: Transport, deferred: list[_Fetched], stats: ListingStats,
                         halt: threading.Event) -> Iterator[Page]:
         """The deferred pages' tickets, parsed by the JSON reader in one call (it costs ~0.4 ms a call whatever
-        the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again."""
-        bodies = [f.response.content for f in deferred]
-        try:
-            tickets = self.reader.read_many(bodies, [f.next_url for f in deferred])
-        except NotColumnar as why:
-            log.debug("pages %d-%d are parsed one by one: %s", deferred[0].number, deferred[-1].number, why)
-        else:
-            times = [t for t in (_server_time(f.response) for f in deferred) if t is not None]
-            stats.received += len(tickets)
-            yield Page(url=redact_url(deferred[0].url), number=deferred[0].number, results=None,
-                       count=deferred[0].count, server_time=min(times, default=None), tickets=tickets, bodies=bodies,
-                       pages=len(deferred))
+        the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again.
+        Empties `deferred`."""
+        batch = list(deferred)
+        deferred.clear()
+        if not batch:
             return
-        for fetched in deferred:
+        bodies = [f.response.content for f in batch]
+        try:
+            tickets = self.reader.read_many(bodies, [f.next_url for f in batch])
+        except NotColumnar as why:
+            log.debug("pages %d-%d are parsed one by one: %s", batch[0].number, batch[-1].number, why)
+        else:
+            times = [t for t in (_server_time(f.response) for f in batch) if t is not None]
+            stats.received += len(tickets)
+            yield Page(url=redact_url(batch[0].url), number=batch[0].number, results=None,
+                       count=batch[0].count, server_time=min(times, default=None), tickets=tickets, bodies=bodies,
+                       pages=len(batch))
+            return
+        for fetched in batch:
             try:
                 fetched.body = self._decode(fetched.response, fetched.url)
             except _Retryable:  # cut short with an honest length, say: read it again, with the usual retries
@@ -350,17 +435,34 @@ class TicketsClient:
                 fetched.body, fetched.response = again.body, again.response
             yield self._page(fetched, stats)
 
-    def _guard(self, url: str, seen: set[str]) -> None:
-        if _origin(url) != self._origin:
+    def checked_next(self, url: str, seen: set[str]) -> str:
+        """The URL to request for a `next` link: as given on the base URL's origin; over https when the link says
+        http:// on the https base's host and port (a TLS-terminating proxy's links; the key never goes in clear).
+        Refuses any other origin, naming what differs, and a page already read."""
+        scheme, host, port = _origin(url)
+        base_scheme, base_host, base_port = self._origin
+        if (scheme, host) == ("http", base_host) and base_scheme == "https" and (
+                port == base_port or (port == 80 and base_port == 443)):
+            parts = urlsplit(url)
+            url = urlunsplit(parts._replace(scheme="https", netloc=urlsplit(self.base_url).netloc))
+            if not self._http_links_said.is_set():
+                self._http_links_said.set()
+                log.warning("the API's `next` links say http:// on %s; following them over https (the API key is "
+                            "never sent in clear)", host)
+        elif (scheme, host, port) != self._origin:
+            differs = [f"{what} {theirs} instead of {ours}" for what, theirs, ours in
+                       (("host", host, base_host), ("scheme", scheme, base_scheme), ("port", port, base_port))
+                       if theirs != ours]
             raise UsercomPaginationError(
-                f"Refused to follow `next` to {redact_url(url)}: it is not on {self._origin[1]}, and the API key "
-                "is only ever sent to the configured host. Check base_url/subdomain, or report the API's links."
+                f"Refused to follow `next` to {redact_url(url)}: its {', '.join(differs)}; the API key is only ever "
+                "sent to the configured host over the configured scheme. Check base_url/subdomain, or report the API's links."
             )
         if url in seen:
             raise UsercomPaginationError(
                 f"The API's `next` link repeats a page already read ({redact_url(url)}); stopped instead of looping. "
                 "Nothing of this run was loaded; re-run later."
             )
+        return url
 
     def _get_page(self, session: Transport, url: str, number: int, stats: ListingStats,
                   halt: threading.Event | None = None, whole: bool = False) -> _Fetched:
@@ -371,7 +473,7 @@ class TicketsClient:
         def attempt() -> _Fetched:
             if halt.is_set():
                 raise _Halted()
-            response = self._send(session, url)
+            response = self._send(session, url, halt)
             head = None if whole or self.reader is None else page_head(response.content)
             if head is not None:
                 return _Fetched(url, number, response, head.next_url, head.count, head.empty)
@@ -397,6 +499,14 @@ class TicketsClient:
             return retrying(attempt)
         except _Retryable as error:
             status = error.response.status_code if error.response is not None else None
+            if status == 401:
+                raise UsercomHTTPError(
+                    f"User.com API answered 401 for GET {redact_url(url)} although the key was accepted earlier in this "
+                    f"run, {self._spent(retrying, started)}. Either the key was revoked or replaced meanwhile (set the "
+                    "valid one as SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom]), or the API answers "
+                    "bursts of requests with 401 (set requests_per_second under [sources.usercom], e.g. 5); re-run then.",
+                    status, redact_url(url),
+                ) from None
             raise UsercomHTTPError(
                 f"User.com API kept failing for GET {redact_url(url)}: {self._scrub(str(error))}"
                 f"{self._retry_after_note(error.response)}, {self._spent(retrying, started)}. "
@@ -423,6 +533,14 @@ class TicketsClient:
         return (f"after {attempts} attempt(s) in {time.monotonic() - started:.1f} s (limits: max_attempts "
                 f"{self.retry.max_attempts}, max_total_wait_seconds {self.retry.max_total_wait:g})")
 
+    def _pause(self, response: Answer) -> float | None:
+        """How long every listing holds off after a throttle: Retry-After, capped as retries cap it; none when it is
+        beyond the retry budget (that request fails at once, and so does the run)."""
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None or retry_after > self.retry.max_total_wait:
+            return None
+        return min(retry_after, self.retry.retry_after_cap)
+
     def _retry_after_note(self, response: Answer | None) -> str:
         value = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
         if value is None:
@@ -434,7 +552,10 @@ class TicketsClient:
         """`text` (a server's words, an exception) without the API key, should anything echo it."""
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    def _send(self, session: Transport, url: str) -> Answer:
+    def _send(self, session: Transport, url: str, halt: threading.Event) -> Answer:
+        sent_at = self.pacer.wait_for_slot(halt)
+        if halt.is_set():
+            raise _Halted()
         # requests' timeout is per socket read; the deadline bounds the whole request (a slow drip included)
         with Deadline(self.timeout[1]) as deadline:
             try:
@@ -443,6 +564,12 @@ class TicketsClient:
                 if deadline.expired:
                     raise requests.Timeout(f"no complete answer within {self.timeout[1]:g} s") from None
                 raise
+        # once the key has worked, a 401 is taken for the burst limit clients report (and retried within bounds)
+        throttled = response.status_code == 429 or (response.status_code == 401 and self.key_accepted.is_set())
+        if throttled:
+            self.pacer.throttled(sent_at, self._pause(response))
+            raise _Retryable(f"HTTP {response.status_code}", response)
+        self.pacer.answered(sent_at)
         if response.status_code in settings.RETRY_STATUSES:
             raise _Retryable(f"HTTP {response.status_code}", response)
         if 300 <= response.status_code < 400:
@@ -454,6 +581,7 @@ class TicketsClient:
             )
         if response.status_code != 200:
             raise http_error(response.status_code, redact_url(url), self._scrub(_server_message(response)))
+        self.key_accepted.set()
         return response
 
     def _decode(self, response: Answer, url: str) -> _Body:
@@ -493,34 +621,77 @@ class _Halted(Exception):
 _DONE = object()
 
 
-def _read_ahead(pages: Iterator[Page], stop: threading.Event) -> Iterator[Page]:
+class ReadAheads:
+    """The read-ahead threads of one client's listings. When one listing fails, the others stop requesting and end
+    before its error is handed on: dlt closes the other listings' generators on the first error, and one still
+    waiting for a page there fails with "generator already executing", which would hide the error's own words."""
+
+    def __init__(self, wait_seconds: float = STOP_OTHERS_SECONDS) -> None:
+        self._wait_seconds = wait_seconds
+        self._lock = threading.Lock()
+        self._running: dict[threading.Event, threading.Thread] = {}
+
+    def start(self, halt: threading.Event, thread: threading.Thread) -> None:
+        """Starts `thread`, the read-ahead of the listing that `halt` stops."""
+        with self._lock:
+            self._running[halt] = thread
+        thread.start()
+
+    def ended(self, halt: threading.Event) -> None:
+        """The listing of `halt` ended."""
+        with self._lock:
+            self._running.pop(halt, None)
+
+    def stop_others(self, halt: threading.Event) -> None:
+        """Stops every listing but the one of `halt`, waiting a little for each to end (a request in flight ends first)."""
+        with self._lock:
+            others = [(h, t) for h, t in self._running.items() if h is not halt]
+        for other, _ in others:
+            other.set()
+        deadline = time.monotonic() + self._wait_seconds
+        for _, thread in others:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _read_ahead(pages: Iterator[Page], halt: threading.Event, listings: ReadAheads) -> Iterator[Page]:
     """Yields the items of `pages`, produced on a thread that keeps one item ready ahead of the consumer.
 
-    An exception of `pages` is raised where its item would have been. Closing this generator (the run
-    failed elsewhere, or was interrupted) sets `stop`, which `pages` honours before each request and
-    each back-off, and waits for the thread to end (at most the request in flight).
+    An exception of `pages` is raised where its item would have been, once the other listings stopped. `halt`
+    (set by another listing's failure) makes `pages` stop before its next request or back-off, and this
+    listing end as if it were complete: the run fails with the other listing's error. Closing this generator
+    (the run failed elsewhere, or was interrupted) sets `halt` and waits for the thread to end (at most the
+    request in flight).
     """
     ready: queue.Queue = queue.Queue(maxsize=1)
+    closed = threading.Event()
+
+    def hand_over(item: tuple) -> bool:
+        while not closed.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
+        error = None
         try:
             for page in pages:
-                while not stop.is_set():
-                    try:
-                        ready.put((page, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over((page, None)):
                     return
-            ready.put((_DONE, None))
-        except BaseException as error:  # noqa: BLE001 (handed to the consumer, raised there)
-            ready.put((_DONE, error))
+        except _Halted:
+            pass
+        except BaseException as failure:  # noqa: BLE001 (handed to the consumer, raised there)
+            error = failure
+            listings.stop_others(halt)
         finally:
             pages.close()
+            listings.ended(halt)
+        hand_over((_DONE, error))
 
     thread = threading.Thread(target=produce, name="usercom-pages", daemon=True)
-    thread.start()
+    listings.start(halt, thread)
     try:
         while True:
             page, error = ready.get()
@@ -530,12 +701,9 @@ def _read_ahead(pages: Iterator[Page], stop: threading.Event) -> Iterator[Page]:
                 return
             yield page
     finally:
-        stop.set()
-        while thread.is_alive():  # unblock a put, let the request in flight end
-            try:
-                ready.get(timeout=0.1)
-            except queue.Empty:
-                pass
+        closed.set()
+        halt.set()
+        thread.join()  # the request in flight ends, then the thread
 
 
 def _decode_page(response: Answer, url: str) -> tuple[dict, bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 import numpy as np
 
@@ -34,6 +35,19 @@ class UpdatedSince:
             return cls()
         versions = {int(k): int(v) for k, v in state.get(VERSIONS_KEY, {}).items()}
         return cls(to_micros(datetime.fromisoformat(state[STATE_KEY])), versions)
+
+    @classmethod
+    def oldest(cls, cursors: Iterable["UpdatedSince"]) -> "UpdatedSince":
+        """One cursor for a listing that reads what several listings read: the earliest `since` (none when any
+        has none) and every version any of them loaded, so nothing one of them would re-read is skipped."""
+        cursors = list(cursors)
+        if not cursors or any(c.since is None for c in cursors):
+            return cls()
+        versions: dict[int, int] = {}
+        for c in cursors:
+            for ticket_id, stamp in c.versions.items():
+                versions[ticket_id] = max(stamp, versions.get(ticket_id, stamp))
+        return cls(min(c.since for c in cursors), versions)
 
     def unchanged(self, ticket_id: int, stamp: int) -> bool:
         """True when this version of the ticket was loaded already."""

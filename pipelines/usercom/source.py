@@ -20,6 +20,9 @@ from pipelines.usercom.client import ListingStats, RetryPolicy, TicketsClient
 from pipelines.usercom.cursor import UpdatedSince, VersionLog
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.memory import return_freed_memory
+from pipelines.usercom.pacing import Pacer
+from pipelines.usercom.progress import ListingProgress, LogProgress
+from pipelines.usercom.status_filter import Evidence, StatusFilterCheck
 from pipelines.usercom.tracker import RunTracker
 from pipelines.usercom.typing import TypeRegistry
 
@@ -65,6 +68,9 @@ class ListingReport:
     retries: int = 0
     pages_row_by_row: int = 0  # pages the columnar path handed to the row flattener (odd values, unknown lists)
     finished: bool = False
+    ended_on_404: str | None = None  # the last page's `next` link answered 404 with every ticket received
+    unfiltered: bool = False  # the API ignored the status filter: this listing read every ticket
+    stopped: bool = False  # the API ignored the status filter: another listing read every ticket
 
     @property
     def count_mismatch(self) -> int | None:
@@ -80,6 +86,9 @@ class RunReport:
 
     listings: dict[str, ListingReport] = field(default_factory=dict)
     repeated: int = 0  # tickets read in two status lists (they moved while we paged)
+    filter_ignored: Evidence | None = None  # the first page that showed the API ignoring the status filter
+    throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
+    paced_at: float | None = None  # requests/s the run was held to at its end; None: never paced
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, status: str) -> ListingReport:
@@ -141,8 +150,10 @@ def usercom(
     retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
     allow_insecure_http: bool = False,
     columnar: bool = True,
+    requests_per_second: Optional[float] = None,
     full_refresh: bool = False,
     report: Optional[RunReport] = None,
+    progress: Optional[ListingProgress] = None,
 ) -> list:
     """User.com tickets of the given statuses, flattened to Arrow tables and merged on ticket id.
 
@@ -159,8 +170,11 @@ def usercom(
         allow_insecure_http: accept a plain http:// base URL on a non-loopback host (the key travels in clear).
         columnar: parse pages with Arrow's JSON reader and flatten them column by column (the row-by-row
             flattener still takes every page with values it refuses); false: row by row only, ~2.5x slower.
+        requests_per_second: the most requests a second, all listings together; None: as fast as the API
+            allows, learnt from its throttling (pacing.py).
         full_refresh: ignore the incremental cursors and re-read every ticket.
         report: filled in with per-status figures while the source runs.
+        progress: told each listing's figures as it goes (default: log lines).
     """
     if not api_key:
         raise UsercomConfigError(
@@ -169,6 +183,9 @@ def usercom(
     unknown = [x for x in statuses if x not in s.STATUSES]
     if unknown or not statuses:
         raise UsercomConfigError(f"Unknown statuses {unknown or '(none given)'}: choose from {', '.join(s.STATUSES)}.")
+    if requests_per_second is not None and not requests_per_second > 0:
+        raise UsercomConfigError(f"requests_per_second = {requests_per_second!r} under [sources.usercom]: give a number "
+                                 "above 0 (e.g. 5), or leave it unset to follow the API's own throttling.")
     root = resolve_base_url(subdomain, base_url)
     check_transport(root, allow_insecure_http)
     client = TicketsClient(
@@ -176,10 +193,15 @@ def usercom(
         timeout=(min(s.REQUEST_TIMEOUT[0], request_timeout_seconds), request_timeout_seconds),
         retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds,
                           retry_after_cap=retry_after_cap_seconds),
-        columnar=columnar,
+        columnar=columnar, pacer=Pacer(requests_per_second),
     )
     statuses = list(dict.fromkeys(statuses))
-    run = _RunContext(RunTracker(listings=len(statuses)))
+    run = _RunContext(
+        RunTracker(listings=len(statuses)),
+        # every first page is in before any listing flattens: the slowest may take its whole retry budget
+        StatusFilterCheck(statuses, wait_seconds=max_total_wait_seconds + request_timeout_seconds),
+        progress or LogProgress(),
+    )
     report = report if report is not None else RunReport()
     return [_status_resource(status, client, run, full_refresh, report) for status in statuses]
 
@@ -187,8 +209,10 @@ def usercom(
 class _RunContext:
     """What the status resources of one run share; built on first use, inside the pipeline's extract."""
 
-    def __init__(self, tracker: RunTracker) -> None:
+    def __init__(self, tracker: RunTracker, filter_check: StatusFilterCheck, progress: ListingProgress) -> None:
         self.tracker = tracker
+        self.filter_check = filter_check
+        self.progress = progress
         self._flattener: Optional[PageFlattener] = None
         self._lock = threading.Lock()
 
@@ -211,21 +235,33 @@ def _with_hints(table: str, arrow_table):
     return dlt.mark.with_hints(arrow_table, TABLE_HINTS.get(table) or child_table_hints(table), create_table_variant=True)
 
 
+def _resource_name(status: str) -> str:
+    return f"tickets_{status}"
+
+
 def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_refresh: bool, report: RunReport):
     def tickets_of_status() -> Iterator:
-        state = dlt.current.resource_state()
-        cursor = UpdatedSince.from_state(state, full_refresh)
+        states = [dlt.current.resource_state()]  # the listings whose cursor this one reads and moves
+        cursor = UpdatedSince.from_state(states[0], full_refresh)
         versions = VersionLog()
         flattener = run.flattener()
         tracker = run.tracker
         listing = report.listing(status)
+        label = status
         stats = ListingStats()
         batcher = TableBatcher()
         returned_at = 0  # stats.pages when freed memory last went back to the OS
         flattened_pages = flattened_tickets = 0  # stats run ahead of them: pages are fetched one batch ahead
-        for page in client.iter_pages(status, stats):
+        for page in client.iter_pages(status, stats, run.filter_check):
+            if stats.unfiltered and label == status:  # the first page of the run's one listing of every ticket
+                label, listing.unfiltered = "all", True
+                report.filter_ignored = run.filter_check.evidence
+                states = [dlt.current.resource_state(_resource_name(x)) for x in run.filter_check.statuses]
+                cursor = UpdatedSince.oldest(UpdatedSince.from_state(x, full_refresh) for x in states)
+            if stats.unfiltered and set(run.filter_check.statuses) != set(s.STATUSES):
+                page.keep_statuses(frozenset(run.filter_check.statuses))
             tracker.saw_server_time(page.server_time)
-            flat = flattener.flatten_page(page, listing=status, cursor=cursor, versions=versions)
+            flat = flattener.flatten_page(page, listing=label, cursor=cursor, versions=versions)
             listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
             listing.api_count_last, listing.retries = stats.last_count, stats.retries
             listing.kept += flat.kept
@@ -233,7 +269,7 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
             listing.rejected += flat.rejected
             listing.pages_row_by_row += 0 if flat.columnar else page.pages
             flattened_pages, flattened_tickets = flattened_pages + page.pages, flattened_tickets + page.size
-            log.info("%s: %d pages, %d tickets so far", status, flattened_pages, flattened_tickets)
+            run.progress.update(label, flattened_pages, flattened_tickets, stats.first_count)
             for table, arrow_table in batcher.add(flat.tables):
                 yield _with_hints(table, arrow_table)
             if stats.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
@@ -242,19 +278,25 @@ def _status_resource(status: str, client: TicketsClient, run: _RunContext, full_
                 returned_at = stats.pages
         for table, arrow_table in batcher.flush():
             yield _with_hints(table, arrow_table)
-        listing.finished = True
+        run.progress.finish(label)
+        listing.finished, listing.ended_on_404, listing.stopped = True, stats.ended_on_404, stats.stopped
+        listing.pages, listing.api_count, listing.api_count_last = stats.pages, stats.first_count, stats.last_count
+        report.throttles, report.paced_at = client.pacer.throttles, client.pacer.rate
         if listing.count_mismatch:
-            log.warning("%s: received %d tickets but the API's count said %s", status, stats.received, stats.first_count)
+            log.warning("%s: received %d tickets but the API's count said %s", label, stats.received, stats.first_count)
         if tracker.finish_listing():
             report.repeated = tracker.repeated_tickets()
             for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
                 yield _with_hints(table, arrow_table)
-        # committed with this load only: a failed run keeps the previous cursor
-        versions.save(state, tracker.cursor(newest_seen=versions.newest()))
+        if not stats.stopped:  # a stopped listing read nothing: the run's listing of every ticket moves its cursor
+            # committed with this load only: a failed run keeps the previous cursor
+            new_cursor = tracker.cursor(newest_seen=versions.newest())
+            for state in states:
+                versions.save(state, new_cursor)
         return_freed_memory()  # what the listing, its tombstones and version log took, before DuckDB loads
 
     return dlt.resource(
-        tickets_of_status, name=f"tickets_{status}", table_name=s.TICKETS_TABLE, parallelized=True,
+        tickets_of_status, name=_resource_name(status), table_name=s.TICKETS_TABLE, parallelized=True,
     )
 
 

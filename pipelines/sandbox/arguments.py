@@ -1,0 +1,45 @@
+"""The sandbox's command-line options, shared by `python -m pipelines.sandbox` and `usercom-tickets sandbox`."""
+
+from __future__ import annotations
+
+import argparse
+
+from .server import SandboxOptions
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser, default_tickets: int) -> None:
+    """Adds the data, speed and misbehaviour options of the sandbox to `parser`."""
+    parser.add_argument("--tickets", type=int, default=default_tickets, help=f"generated tickets (default {default_tickets})")
+    parser.add_argument("--seed", type=int, default=42, help="random seed of the generated data (default 42)")
+    parser.add_argument("--page-size", type=int, default=100, help="tickets per page (default 100)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer, in ms")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve https with this certificate and key")
+    quirks = parser.add_argument_group("behaviours reported of the real API (see README, 'Quirks of the real API')")
+    quirks.add_argument("--requests-per-second", type=float, default=0.0, metavar="N",
+                        help="allow N requests in any 1 s window, answer 429 beyond (default: no limit)")
+    quirks.add_argument("--retry-after", default="1", help="Retry-After of those 429 answers (default 1)")
+    quirks.add_argument("--unauthorized-burst", type=int, default=0, metavar="N",
+                        help="more than N requests within 1 s open a short 401 window (default: never)")
+    quirks.add_argument("--unauthorized-seconds", type=float, default=0.5, help="length of that 401 window (default 0.5)")
+    quirks.add_argument("--dangling-last-next", action="store_true",
+                        help="the last page's `next` is a link, and it answers 404")
+    quirks.add_argument("--next-over-http", action="store_true",
+                        help="`next` links say http:// on the same host (use with --tls)")
+    quirks.add_argument("--ignore-status-filter", action="store_true",
+                        help="accept the status filter and ignore it: every listing returns every ticket")
+    quirks.add_argument("--entered-at-offsets", action="store_true",
+                        help="status_history[].entered_at with +00:00 instead of Z")
+
+
+def sandbox_options(args: argparse.Namespace) -> SandboxOptions:
+    """The `SandboxOptions` the parsed arguments ask for; raises ValueError naming a value out of range."""
+    if args.tickets < 0 or args.page_size < 1:
+        raise ValueError("--tickets must be >= 0 and --page-size >= 1")
+    return SandboxOptions(
+        tickets=args.tickets, seed=args.seed, page_size=args.page_size, latency_ms=args.latency_ms,
+        tls=tuple(args.tls) if args.tls else None, requests_per_second=args.requests_per_second,
+        retry_after=args.retry_after, unauthorized_burst=args.unauthorized_burst,
+        unauthorized_seconds=args.unauthorized_seconds, dangling_last_next=args.dangling_last_next,
+        next_over_http=args.next_over_http, ignore_status_filter=args.ignore_status_filter,
+        entered_at_offsets=args.entered_at_offsets,
+    )
