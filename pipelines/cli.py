@@ -1,4 +1,4 @@
-"""The `usercom-tickets` command line: run, transform, report, export, demo, sandbox."""
+"""The `usercom-tickets` command line: run, check, transform, report, export, demo, sandbox."""
 
 from __future__ import annotations
 
@@ -67,6 +67,22 @@ def _run(args: argparse.Namespace) -> int:
         if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
             _build_marts(directory, args.as_of, args.policy)
     return 2 if args.strict and summary.rejected else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    from pipelines.usercom.account_check import check_account
+    from pipelines.usercom.source import configured_client, missing_config_error
+
+    overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
+    try:
+        client, statuses = configured_client(**overrides)
+    except ConfigFieldMissingException as error:
+        raise missing_config_error(error) from None
+    report = check_account(client, _statuses(args.statuses) or statuses)
+    print(report.render())
+    return 0 if report.ok else 1
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -213,6 +229,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
     run.add_argument("--no-transform", action="store_true", help="extract and load only; skip the SLA marts")
     sla(run)
+
+    check = command("check", _check, "see what your account's API does (about a dozen requests, nothing written) "
+                                     "and whether a run would work; exit 0 when it would")
+    check.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: as configured)")
+    check.add_argument("--allow-insecure-http", action="store_true",
+                       help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
 
     transform = command("transform", _transform, "build the SLA marts (schema analytics) and run their data tests")
     data(transform)

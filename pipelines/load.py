@@ -25,7 +25,7 @@ from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.memory import arrow_on_system_allocator
 from pipelines.usercom.progress import ListingProgress
-from pipelines.usercom.source import RunReport, usercom
+from pipelines.usercom.source import RunReport, missing_config_error, usercom
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
@@ -197,10 +197,7 @@ def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[s
     try:
         source = usercom(full_refresh=full_refresh, report=report, progress=progress, **kwargs)
     except ConfigFieldMissingException as error:
-        raise UsercomConfigError(
-            f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
-            "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
-        ) from None
+        raise missing_config_error(error) from None
     # a load that fails half-way must leave the previous data as it was: keep a copy to put back
     safety = SafetyCopy(directory / DUCKDB_FILE) if destination in LOCAL_DESTINATIONS else None
     if safety:

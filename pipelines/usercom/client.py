@@ -207,6 +207,7 @@ class ListingStats:
     ended_on_404: str | None = None  # the last page's `next` link, which answered 404 with every ticket received
     unfiltered: bool = False  # the status filter is ignored: this listing lists every ticket
     stopped: bool = False  # the status filter is ignored and another listing lists every ticket
+    retry_after_seen: str | None = None  # the last Retry-After of an answer that was retried
 
 
 class _Retryable(Exception):
@@ -295,7 +296,8 @@ class TicketsClient:
         self.read_aheads = ReadAheads()
         self._http_links_said = threading.Event()
 
-    def _session(self) -> Transport:
+    def open_session(self) -> Transport:
+        """A keep-alive connection to the API's host carrying the key; one per listing (one thread)."""
         return Transport(self.base_url, {"Authorization": f"Token {self._api_key}", "Accept": settings.ACCEPT_HEADER},
                          self.timeout)
 
@@ -334,7 +336,7 @@ class TicketsClient:
         url: str | None = self.first_url(status)
         deferred: list[_Fetched] = []  # read as far as `count` and `next`; their tickets are parsed together
         deferred_bytes = 0
-        with self._session() as session:
+        with self.open_session() as session:
             while url is not None and not halt.is_set():
                 url = self.checked_next(url, seen)
                 seen.add(url)
@@ -464,6 +466,11 @@ class TicketsClient:
             )
         return url
 
+    def get_page(self, session: Transport, url: str, stats: ListingStats) -> Answer:
+        """One page read whole as a run reads it (pacing, retries, the body checked to be a page); raises
+        `UsercomHTTPError` (with the status code) or `UsercomResponseError` when the API will not give it."""
+        return self._get_page(session, url, stats.pages + 1, stats, whole=True).response
+
     def _get_page(self, session: Transport, url: str, number: int, stats: ListingStats,
                   halt: threading.Event | None = None, whole: bool = False) -> _Fetched:
         """One page, with retries; its tickets are left for a batch when `count` and `next` can be read alone,
@@ -482,6 +489,9 @@ class TicketsClient:
 
         def count_retry(state: RetryCallState) -> None:
             stats.retries += 1
+            response = getattr(state.outcome.exception(), "response", None)
+            if response is not None and response.headers.get("Retry-After") is not None:
+                stats.retry_after_seen = f"{response.headers['Retry-After']} (on a {response.status_code})"
             log.info("retrying GET %s (attempt %d): %s", redact_url(url), state.attempt_number,
                      self._scrub(str(state.outcome.exception())))
 

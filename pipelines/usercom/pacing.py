@@ -33,6 +33,7 @@ class Pacer:
         self.cap = requests_per_second
         self.rate = requests_per_second
         self.throttles = 0
+        self.requests = 0
         self._clock = clock
         self._lock = threading.Lock()
         self._next_slot = 0.0
@@ -46,6 +47,7 @@ class Pacer:
     def wait_for_slot(self, halt: threading.Event) -> float:
         """Waits until this caller may send (returns at once when `halt` is set); returns when the slot began."""
         with self._lock:
+            self.requests += 1
             now = self._clock()
             if self._refine and now >= self._paused_until:
                 self._refine = False

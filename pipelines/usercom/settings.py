@@ -57,6 +57,10 @@ LIST_FIELDS: dict[str, dict[str, pa.DataType]] = {
     "attachments": {"id": pa.int64(), "name": pa.string(), "url": pa.string(), "size": pa.int64(), "content_type": pa.string()},
     "status_history": {"entered_at": TIMESTAMP, "status": pa.string()},
 }
+# The fields the reference shows on a listed ticket, and those it shows only on a full ticket object.
+LISTED_FIELDS = ("id", "status", "name", "description", "created_at", "updated_at", "due_date", "assigned_to", "author",
+                 "person", "company", "priority", "participants", "segments", "attachments")
+FULL_TICKET_FIELDS = ("custom_id", "attributes", "serialized_attributes", "status_history")
 # Fields whose value must be present and typed, or the ticket goes to `tickets_rejected`.
 REQUIRED_FIELDS = ("id", "updated_at")
 

@@ -11,6 +11,8 @@ from typing import Iterator, Optional, Sequence
 from urllib.parse import urlsplit
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.inject import with_config
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.hints import make_hints
 
@@ -135,6 +137,74 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def make_client(
+    api_key: Optional[str],
+    subdomain: Optional[str],
+    base_url: Optional[str],
+    *,
+    status_param: str = s.STATUS_PARAM,
+    page_size: Optional[int] = None,
+    max_attempts: int = s.MAX_ATTEMPTS,
+    max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
+    backoff_base_seconds: float = s.BACKOFF_BASE_SECONDS,
+    request_timeout_seconds: float = s.REQUEST_TIMEOUT[1],
+    retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
+    allow_insecure_http: bool = False,
+    columnar: bool = True,
+    requests_per_second: Optional[float] = None,
+) -> TicketsClient:
+    """The API client a run (or `usercom-tickets check`) uses, from the `sources.usercom` settings (see `usercom`);
+    refuses a missing key, a missing subdomain, a base URL that would send the key in clear, and a bad rate."""
+    if not api_key:
+        raise UsercomConfigError(
+            "Missing the User.com API key: set SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml."
+        )
+    if requests_per_second is not None and not requests_per_second > 0:
+        raise UsercomConfigError(f"requests_per_second = {requests_per_second!r} under [sources.usercom]: give a number "
+                                 "above 0 (e.g. 5), or leave it unset to follow the API's own throttling.")
+    root = resolve_base_url(subdomain, base_url)
+    check_transport(root, allow_insecure_http)
+    return TicketsClient(
+        root, api_key, status_param=status_param, page_size=page_size,
+        timeout=(min(s.REQUEST_TIMEOUT[0], request_timeout_seconds), request_timeout_seconds),
+        retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds,
+                          retry_after_cap=retry_after_cap_seconds),
+        columnar=columnar, pacer=Pacer(requests_per_second),
+    )
+
+
+@with_config(sections=("sources", "usercom"))
+def configured_client(
+    api_key: TSecretStrValue = dlt.secrets.value,
+    subdomain: Optional[str] = dlt.config.value,
+    base_url: Optional[str] = None,
+    statuses: Sequence[str] = s.STATUSES,
+    status_param: str = s.STATUS_PARAM,
+    page_size: Optional[int] = None,
+    max_attempts: int = s.MAX_ATTEMPTS,
+    max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
+    request_timeout_seconds: float = s.REQUEST_TIMEOUT[1],
+    retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
+    allow_insecure_http: bool = False,
+    requests_per_second: Optional[float] = None,
+) -> tuple[TicketsClient, list[str]]:
+    """The client and statuses the `sources.usercom` settings give, read by dlt as a run reads them (for
+    `usercom-tickets check`); raises `UsercomConfigError` naming a missing or wrong setting."""
+    client = make_client(api_key, subdomain, base_url, status_param=status_param, page_size=page_size,
+                         max_attempts=max_attempts, max_total_wait_seconds=max_total_wait_seconds,
+                         request_timeout_seconds=request_timeout_seconds, retry_after_cap_seconds=retry_after_cap_seconds,
+                         allow_insecure_http=allow_insecure_http, requests_per_second=requests_per_second)
+    return client, list(dict.fromkeys(statuses))
+
+
+def missing_config_error(error: ConfigFieldMissingException) -> UsercomConfigError:
+    """The one-line error for settings dlt could not find, saying where to set them."""
+    return UsercomConfigError(
+        f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
+        "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
+    )
+
+
 @dlt.source(name="usercom")
 def usercom(
     api_key: TSecretStrValue = dlt.secrets.value,
@@ -176,25 +246,15 @@ def usercom(
         report: filled in with per-status figures while the source runs.
         progress: told each listing's figures as it goes (default: log lines).
     """
-    if not api_key:
-        raise UsercomConfigError(
-            "Missing the User.com API key: set SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml."
-        )
+    client = make_client(
+        api_key, subdomain, base_url, status_param=status_param, page_size=page_size, max_attempts=max_attempts,
+        max_total_wait_seconds=max_total_wait_seconds, backoff_base_seconds=backoff_base_seconds,
+        request_timeout_seconds=request_timeout_seconds, retry_after_cap_seconds=retry_after_cap_seconds,
+        allow_insecure_http=allow_insecure_http, columnar=columnar, requests_per_second=requests_per_second,
+    )
     unknown = [x for x in statuses if x not in s.STATUSES]
     if unknown or not statuses:
         raise UsercomConfigError(f"Unknown statuses {unknown or '(none given)'}: choose from {', '.join(s.STATUSES)}.")
-    if requests_per_second is not None and not requests_per_second > 0:
-        raise UsercomConfigError(f"requests_per_second = {requests_per_second!r} under [sources.usercom]: give a number "
-                                 "above 0 (e.g. 5), or leave it unset to follow the API's own throttling.")
-    root = resolve_base_url(subdomain, base_url)
-    check_transport(root, allow_insecure_http)
-    client = TicketsClient(
-        root, api_key, status_param=status_param, page_size=page_size,
-        timeout=(min(s.REQUEST_TIMEOUT[0], request_timeout_seconds), request_timeout_seconds),
-        retry=RetryPolicy(max_attempts=max_attempts, max_total_wait=max_total_wait_seconds, backoff_base=backoff_base_seconds,
-                          retry_after_cap=retry_after_cap_seconds),
-        columnar=columnar, pacer=Pacer(requests_per_second),
-    )
     statuses = list(dict.fromkeys(statuses))
     run = _RunContext(
         RunTracker(listings=len(statuses)),
