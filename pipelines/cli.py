@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from pipelines.sandbox.arguments import add_sandbox_arguments
+from pipelines.terminal_progress import run_progress
 from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
@@ -59,10 +60,11 @@ def _run(args: argparse.Namespace) -> int:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     # one lock over load and transforms: a second run waits or refuses before touching anything
     with private_files(), RunLock(directory, args.wait_for_lock):
-        summary = run_pipeline(
-            directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
-            source_overrides=overrides,
-        )
+        with run_progress() as progress:
+            summary = run_pipeline(
+                directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
+                source_overrides=overrides, progress=progress,
+            )
         _print_summary(summary)
         if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
             _build_marts(directory, args.as_of, args.policy)
@@ -146,10 +148,11 @@ def _demo(args: argparse.Namespace) -> int:
     with private_files(), RunLock(directory):  # like `run`: one at a time, files for their owner only
         with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
             print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
-            summary = run_pipeline(
-                directory, destination=args.destination, full_refresh=True,
-                source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url},
-            )
+            with run_progress() as progress:
+                summary = run_pipeline(
+                    directory, destination=args.destination, full_refresh=True,
+                    source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, progress=progress,
+                )
         _print_summary(summary)
         _build_marts(directory, as_of, args.policy)
     from transforms.report import render_sla_report
