@@ -19,6 +19,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Empty pages that still link onwards are followed (tickets can move away while we page), but not forever.
 MAX_EMPTY_PAGES_IN_A_ROW = 10
 
+# How long a listing waits for the other listings' first pages before it decides whether the API honours the
+# status filter on what it has (dlt runs the listings side by side; fewer extract workers than listings would
+# leave the others unstarted until then, and the fallback is to list once per status, as without the check).
+FILTER_CHECK_WAIT_SECONDS = 30.0
+
 # Pages are parsed and flattened together until their bodies reach this size: the JSON reader and the
 # columnar flattener cost ~0.4 ms and ~1.4 ms a call whatever its size (2 MB: about 16 pages of 100 tickets).
 PARSE_BATCH_BYTES = 2_000_000

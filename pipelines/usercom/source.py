@@ -258,8 +258,8 @@ def usercom(
     statuses = list(dict.fromkeys(statuses))
     run = _RunContext(
         RunTracker(listings=len(statuses)),
-        # every first page is in before any listing flattens: the slowest may take its whole retry budget
-        StatusFilterCheck(statuses, wait_seconds=max_total_wait_seconds + request_timeout_seconds),
+        # every first page is in before any listing flattens; past the wait, a listing decides on what it has
+        StatusFilterCheck(statuses, wait_seconds=min(max_total_wait_seconds + request_timeout_seconds, s.FILTER_CHECK_WAIT_SECONDS)),
         progress or LogProgress(),
     )
     report = report if report is not None else RunReport()
