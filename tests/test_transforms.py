@@ -636,7 +636,7 @@ def test_models_read_raw_tables_through_sources_and_each_other_through_ref():
         text = path.read_text()
         assert "analytics." not in text and "usercom." not in text, path  # a schema named by hand
     for path in (PROJECT_DIR / "models").rglob("*.sql"):
-        assert "ref(" in path.read_text() or "select_raw_columns(" in path.read_text() or "var(" in path.read_text(), path
+        assert any(call in path.read_text() for call in ("ref(", "select_raw_columns(", "var(", "weekly_sla_mart(")), path
 
 
 def test_a_mart_column_the_contract_does_not_declare_fails_the_build(tmp_path, policy_file, monkeypatch):
