@@ -27,6 +27,8 @@ from pathlib import Path
 
 import orjson
 
+from benchmarks import marts_build
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PYTHON = sys.executable
@@ -294,22 +296,8 @@ class Bench:
                 self.runs.append(run)
         if args.profile:
             self.profile(sandbox)
-        if not args.no_transforms:
-            self.transforms(self.work / "usercom", f"transforms ({args.tickets:,} tickets)", "transforms")
         shutil.rmtree(self.work / "rest_defaults", ignore_errors=True)
         shutil.rmtree(self.work / "rest_parquet", ignore_errors=True)
-
-    def transforms(self, data_dir: Path, label: str, key: str) -> None:
-        try:
-            import transforms.runner  # noqa: F401
-
-            from transforms.runner import build  # noqa: F401
-        except ImportError as error:
-            self.notes.append(f"{label}: skipped, transforms.runner.build is not importable ({error})")
-            return
-        run = self.measure("transforms", None, retry=False, data_dir=data_dir)
-        run.contender = key
-        self.runs.append(run)
 
     def profile(self, sandbox: Sandbox) -> None:
         spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
@@ -374,8 +362,6 @@ class Bench:
             self.runs.append(run)
         finally:
             sandbox.close()
-        if not self.args.no_transforms:
-            self.transforms(data_dir, f"transforms ({tickets:,} tickets)", "transforms_1m")
 
     # -- figures
     def median(self, name: str, attr: str = "seconds") -> float | None:
@@ -411,13 +397,11 @@ LABELS = {
     "usercom_rows": "usercom, row by row",
     "rest_api_parquet": "dlt rest_api, parquet files",
     "rest_api_defaults": "dlt rest_api, defaults",
-    "transforms": "transforms.runner.build",
     "latency_chain": "50ms: longest status alone",
     "latency_usercom": "50ms: usercom, all statuses",
     "floor_1m": "1M: floor",
     "usercom_1m": "1M: usercom (run_pipeline)",
     "usercom_1m_low_memory": f"1M: usercom, DuckDB limit {LOW_MEMORY_LIMIT}",
-    "transforms_1m": "1M: transforms.runner.build",
 }
 
 
@@ -519,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-tickets", type=int, default=1_000_000)
     parser.add_argument("--only-rss", action="store_true", help="only the memory check (with a 100k usercom run)")
     parser.add_argument("--only-latency", action="store_true", help="only the 50 ms latency check")
-    parser.add_argument("--no-transforms", action="store_true")
+    parser.add_argument("--no-transforms", action="store_true", help="skip the marts build before/after comparison")
+    parser.add_argument("--only-marts", action="store_true", help="only the marts build before/after (100k and 1M tickets)")
+    parser.add_argument("--marts-runs", type=int, default=3, help="alternating rounds of the marts comparison")
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--busy", type=float, default=0.5, help="cores of other load that make a run worth repeating")
     args = parser.parse_args(argv)
@@ -531,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     try:
-        sandbox = None if args.only_latency else Sandbox(args.tickets)
+        sandbox = None if args.only_latency or args.only_marts else Sandbox(args.tickets)
         try:
             if sandbox is None:
                 pass
@@ -544,14 +530,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if sandbox is not None:
                 sandbox.close()
-        if not args.no_latency and not args.only_rss:
+        if not args.no_latency and not args.only_rss and not args.only_marts:
             bench.latency()
-        if args.rss_1m or args.only_rss:
+        if (args.rss_1m or args.only_rss) and not args.only_marts:
             bench.rss_1m()
+        if not args.no_transforms and not args.only_rss and not args.only_latency:
+            bench.log("marts build: before (b962017's runner) and after (dbt), 100,000 and 1,000,000 tickets")
+            bench.extra["marts"] = marts_build.compare([100_000, 1_000_000], args.marts_runs)
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     ratios = bench.ratios()
     text = render(bench, info, ratios)
+    if "marts" in bench.extra:
+        text += "\n\n" + marts_build.render(bench.extra["marts"])
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -62,6 +62,17 @@ def publish_bi_database(database: Path, marts: Sequence[str], target: Path | Non
     return target
 
 
+def publish_local_marts(database: Path) -> Path:
+    """After a tested build: the Parquet marts (``<database folder>/marts``) and the BI snapshot, each
+    replaced atomically, so readers keep the last good build until a new one passed its tests."""
+    from transforms.catalog import mart_names
+    from transforms.publish import publish_parquet
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        publish_parquet(con, mart_names(), Path(database).parent / "marts")
+    return publish_bi_database(database, mart_names())
+
+
 def export_marts(snapshot: Path, out_dir: Path, file_format: str) -> list[Path]:
     """Write every table of the snapshot to ``out_dir/<mart>.<format>``; return the paths written.
 

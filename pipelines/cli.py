@@ -14,6 +14,7 @@ from pipelines.terminal_progress import run_progress
 from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
+from transforms.errors import TransformError
 
 DEMO_TICKETS = 5000
 
@@ -44,7 +45,7 @@ def explain(error: BaseException) -> str:
         chain.append(current)
         current = current.__cause__ or current.__context__
     for item in chain:
-        if isinstance(item, UsercomError):
+        if isinstance(item, (UsercomError, TransformError)):
             return str(item)
     innermost = chain[-1]
     return f"{type(innermost).__name__}: {str(innermost).strip().splitlines()[0] if str(innermost).strip() else ''}"
@@ -58,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     statuses = _statuses(args.statuses)
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not args.no_transform:  # a destination the marts cannot be built on is refused before loading
+        _check_marts_destination(directory, args.destination)
     # one lock over load and transforms: a second run waits or refuses before touching anything
     with private_files(), RunLock(directory, args.wait_for_lock):
         with run_progress() as progress:
@@ -66,8 +69,8 @@ def _run(args: argparse.Namespace) -> int:
                 source_overrides=overrides, progress=progress,
             )
         _print_summary(summary)
-        if args.destination in LOCAL_DESTINATIONS and not args.no_transform:
-            _build_marts(directory, args.as_of, args.policy)
+        if not args.no_transform:
+            _build_marts(directory, args.destination, args.as_of, args.policy)
     return 2 if args.strict and summary.rejected else 0
 
 
@@ -93,20 +96,24 @@ def _transform(args: argparse.Namespace) -> int:
 
     directory = _loaded_dir(args)
     with private_files(), RunLock(directory, args.wait_for_lock):  # a nightly run may be writing
-        _build_marts(directory, args.as_of, args.policy)
+        _build_marts(directory, args.destination, args.as_of, args.policy)
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
+    from pipelines.load import make_pipeline
     from transforms.report import render_sla_report
 
-    print(render_sla_report(_loaded_dir(args) / DUCKDB_FILE))
+    print(render_sla_report(make_pipeline(_loaded_dir(args), args.destination)))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from pipelines.bi_publish import BI_FILE, export_marts
 
+    if args.destination not in LOCAL_DESTINATIONS:
+        raise UsercomError(f"export writes the local BI snapshot's marts (destinations {', '.join(LOCAL_DESTINATIONS)}); "
+                           f"on {args.destination} the marts are tables in schema analytics: query or copy them there")
     snapshot = _data_dir(args) / BI_FILE
     if not snapshot.exists():
         raise UsercomError(f"no published marts in {snapshot.parent} ({BI_FILE}): run `usercom-tickets run` "
@@ -119,20 +126,32 @@ def _export(args: argparse.Namespace) -> int:
 
 def _loaded_dir(args: argparse.Namespace) -> Path:
     directory = _data_dir(args)
-    if not (directory / DUCKDB_FILE).exists():
+    if args.destination in LOCAL_DESTINATIONS and not (directory / DUCKDB_FILE).exists():
         raise UsercomError(f"no data in {directory}: run `usercom-tickets run` (or `make demo`) first, or pass --data-dir")
     return directory
 
 
-def _build_marts(directory: Path, as_of: Optional[datetime], policy: Optional[str]) -> None:
-    from pipelines.bi_publish import publish_bi_database
-    from transforms.runner import build, plan
+def _check_marts_destination(directory: Path, destination: str) -> None:
+    from pipelines.load import make_pipeline
+    from transforms import warehouse
 
-    result = build(directory / DUCKDB_FILE, as_of=as_of, policy_path=Path(policy) if policy else None)
-    snapshot = publish_bi_database(directory / DUCKDB_FILE, [m.name for m in plan() if m.layer == "marts"])
-    print(f"built {len(result.models)} models into schema analytics as of {result.as_of.isoformat()}, "
-          f"{result.tests_passed} data tests passed, marts published to {directory / 'marts'}, in {result.seconds:.1f} s")
-    print(f"BI snapshot of the marts: {snapshot} (open it read-only; each build replaces it atomically)")
+    warehouse.check_supported(warehouse.destination_type(make_pipeline(directory, destination)))
+
+
+def _build_marts(directory: Path, destination: str, as_of: Optional[datetime], policy: Optional[str]) -> None:
+    from pipelines.load import make_pipeline
+    from transforms.build import build_marts
+
+    result = build_marts(make_pipeline(directory, destination), as_of=as_of, policy_path=Path(policy) if policy else None)
+    where = f"schema {result.schema}" + ("" if destination in LOCAL_DESTINATIONS else f" on {destination}")
+    published = f", marts published to {directory / 'marts'}" if destination in LOCAL_DESTINATIONS else ""
+    print(f"built {len(result.models)} models into {where} as of {result.as_of.isoformat()}, "
+          f"{result.tests_passed} data tests passed{published}, in {result.seconds:.1f} s")
+    if destination in LOCAL_DESTINATIONS:
+        from pipelines.bi_publish import publish_local_marts
+
+        snapshot = publish_local_marts(directory / DUCKDB_FILE)
+        print(f"BI snapshot of the marts: {snapshot} (open it read-only; each build replaces it atomically)")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -154,10 +173,11 @@ def _demo(args: argparse.Namespace) -> int:
                     source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, progress=progress,
                 )
         _print_summary(summary)
-        _build_marts(directory, as_of, args.policy)
+        _build_marts(directory, args.destination, as_of, args.policy)
+    from pipelines.load import make_pipeline
     from transforms.report import render_sla_report
 
-    print(render_sla_report(directory / DUCKDB_FILE))
+    print(render_sla_report(make_pipeline(directory, args.destination)))
     return 0
 
 
@@ -221,7 +241,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--as-of", type=_as_of, help="the moment SLA metrics are computed at (default: the policy file's, else now)")
         sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
 
-    run = command("run", _run, "extract every ticket of the configured account and load it")
+    def marts_destination(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--destination", default="duckdb",
+                         help="where the data was loaded: duckdb (default), parquet or a dlt destination such as postgres")
+
+    run = command("run", _run, "extract every ticket of the configured account and load it, then build the SLA marts there")
     outputs(run)
     run.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursors and re-read every ticket")
@@ -239,17 +263,20 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--allow-insecure-http", action="store_true",
                        help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
 
-    transform = command("transform", _transform, "build the SLA marts (schema analytics) and run their data tests")
+    transform = command("transform", _transform, "build the SLA marts (schema analytics) and run their data tests (dbt)")
     data(transform)
+    marts_destination(transform)
     sla(transform)
     transform.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
                            help="wait this long for a running job on the same data directory (default: refuse at once)")
 
     report = command("report", _report, "print the headline SLA table from the built marts")
     data(report)
+    marts_destination(report)
 
     export = command("export", _export, "write every mart of the published BI snapshot as Parquet or CSV files")
     data(export)
+    marts_destination(export)
     export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
     export.add_argument("--out", required=True, help="folder for <mart>.<format> (each file replaced atomically)")
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real sandbox API on 127.0.0.1 and real pipeline runs into temporary data dirs."""
+"""Shared fixtures: the real sandbox API on 127.0.0.1, real pipeline runs into temporary data dirs, and a
+real PostgreSQL server for the warehouse tests."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from pipelines.load import DUCKDB_FILE, RunSummary, run_pipeline
 from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
+from tests.postgres_server import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -38,6 +40,14 @@ def sandbox() -> Callable[..., SandboxServer]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """A PostgreSQL 15 server started for this test session (127.0.0.1, free port), stopped at its end."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

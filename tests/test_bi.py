@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli
-from transforms.docs import load_mart_docs
+from transforms.catalog import load_mart_docs
 
-MARTS = load_mart_docs()  # transforms/marts/schema.toml: every mart, its grain and its columns
+MARTS = load_mart_docs()  # transforms/models/marts/*.yml: every mart, its grain and its columns
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import json
 import os
-import random
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from transforms import models as model_graph
-from transforms import publish, runner
+from pipelines.bi_publish import publish_local_marts
+from pipelines.load import make_pipeline
+from tests.test_http_contract import cli
+from transforms import dbt_runner, publish
+from transforms.build import build_marts
+from transforms.catalog import PROJECT_DIR, load_mart_docs
+from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
 from transforms.policy import PolicyError, load_policy
 from transforms.report import MartsNotBuilt, render_sla_report
-from transforms.runner import DataTestFailed, build
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tickets_seed_response.json"
 AS_OF = datetime(2024, 3, 15, 12, tzinfo=timezone.utc)
@@ -212,6 +217,11 @@ def write_raw_tables(db_path: Path, tickets: list[dict], history_versions: list[
 
 # --- fixtures -------------------------------------------------------------------------------------
 
+def build(database: Path, **kwargs):
+    """Build the marts on the DuckDB file ``database`` (the pipeline's, schema usercom), as `transform` does."""
+    return build_marts(make_pipeline(database.parent), **kwargs)
+
+
 @pytest.fixture()
 def policy_file(tmp_path) -> Path:
     path = tmp_path / "sla_policy.toml"
@@ -219,12 +229,16 @@ def policy_file(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture()
-def built(tmp_path, policy_file):
-    """The hand-made tickets loaded and built; yields (database path, BuildResult)."""
-    db = tmp_path / "tickets.duckdb"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The hand-made tickets loaded, built and published once for the module's read-only tests;
+    yields (database path, BuildResult)."""
+    directory = tmp_path_factory.mktemp("built")
+    (directory / "sla_policy.toml").write_text(POLICY)
+    db = directory / "tickets.duckdb"
     write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
-    result = build(db, policy_path=policy_file)
+    result = build(db, policy_path=directory / "sla_policy.toml")
+    publish_local_marts(db)
     return db, result
 
 
@@ -516,16 +530,26 @@ def test_dimensions_hold_everyone_seen_anywhere(built):
 
 MARTS = ["agg_sla_by_agent", "agg_sla_by_priority", "dim_agents", "dim_priorities", "fct_ticket_status_intervals",
          "fct_tickets", "rpt_backlog_daily", "rpt_sla_by_priority"]
+MART_COLUMNS = json.loads((FIXTURE.parent / "mart_columns.json").read_text())  # names and types before dbt
 
 
-def test_build_result_reports_models_tests_and_as_of(built, tmp_path):
+def test_build_result_reports_models_tests_and_as_of(built):
     _, result = built
     assert sorted(m for m in result.models if not m.startswith(("stg_", "int_"))) == MARTS
     assert result.models.index("stg_tickets") < result.models.index("int_ticket_status_events") < result.models.index("fct_tickets")
-    assert result.tests_passed == 2 * len(MARTS) + len(list(model_graph.ROOT.joinpath("data_tests").glob("*.sql")))
+    assert result.tests_passed >= 30  # unique, not_null, relationships, accepted_values and the singular tests
     assert result.as_of == AS_OF
+    assert result.schema == "analytics"
     assert result.seconds > 0
-    assert result.published == [tmp_path / "marts" / f"{m}.parquet" for m in result.models if m in MARTS]
+
+
+def test_marts_keep_their_names_columns_and_types(built):
+    db, _ = built
+    got = {}
+    for r in rows(db, f"select table_name, column_name, data_type from duckdb_columns() where schema_name = 'analytics' "
+                      f"and table_name in {tuple(MARTS)} order by table_name, column_index"):
+        got.setdefault(r["table_name"], []).append([r["column_name"], r["data_type"]])
+    assert got == MART_COLUMNS
 
 
 def test_as_of_argument_overrides_the_policy_file(tmp_path, policy_file):
@@ -562,28 +586,35 @@ def test_ticket_loaded_twice_counts_once_in_its_newest_version(tmp_path, policy_
 
 def test_build_before_the_first_pipeline_run_says_so(tmp_path, policy_file):
     db = tmp_path / "tickets.duckdb"
-    with pytest.raises(runner.RawDataMissing, match="run the pipeline first"):
+    with pytest.raises(RawDataMissing, match="run the pipeline first"):
         build(db, policy_path=policy_file)
     assert not db.exists()
     duckdb.connect(str(db)).close()  # a database without raw tables
-    with pytest.raises(runner.RawDataMissing, match="usercom.tickets"):
+    with pytest.raises(RawDataMissing, match="usercom.tickets"):
         build(db, policy_path=policy_file)
 
 
-def test_data_test_failure_names_the_test_and_keys_and_keeps_the_last_good_build(built, policy_file):
-    db, _ = built
-    marts_dir = db.parent / "marts"
-    before = (marts_dir / "fct_tickets.parquet").read_bytes()
-    with duckdb.connect(str(db)) as con:
+def test_data_test_failure_names_the_test_and_keys_and_readers_keep_the_last_good_build(tmp_path, policy_file):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_raw_tables(data / "tickets.duckdb", TICKETS, HISTORY_VERSIONS)
+    first = cli("transform", "--data-dir", str(data), "--policy", str(policy_file))
+    assert first.returncode == 0, first.stderr
+    parquet_before = (data / "marts" / "fct_tickets.parquet").read_bytes()
+    snapshot_before = (data / "analytics.duckdb").read_bytes()
+    with duckdb.connect(str(data / "tickets.duckdb")) as con:
         con.execute("insert into usercom.tickets (id, status, name, created_at, updated_at) "
                     "values (999, 'pending', 'odd', '2024-03-10T00:00:00Z', '2024-03-10T00:00:00Z')")
-    with pytest.raises(DataTestFailed) as failed:
-        build(db, policy_path=policy_file)
-    assert "accepted_status_values" in str(failed.value)
-    assert "ticket_id=999" in str(failed.value)
-    assert [f.name for f in failed.value.failures] == ["accepted_status_values"]
-    assert 999 not in by_id(db)  # rolled back: the last good build is still there
-    assert (marts_dir / "fct_tickets.parquet").read_bytes() == before
+
+    failed = cli("transform", "--data-dir", str(data), "--policy", str(policy_file))
+
+    assert failed.returncode == 1 and failed.stderr.startswith("error: 1 data test(s) failed")
+    assert "accepted_status_values: 3 offending rows" in failed.stderr and "ticket_id=999" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert (data / "marts" / "fct_tickets.parquet").read_bytes() == parquet_before  # what readers see: the last good build
+    assert (data / "analytics.duckdb").read_bytes() == snapshot_before
+    with duckdb.connect(str(data / "analytics.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from fct_tickets where ticket_id = 999").fetchone() == (0,)
 
 
 def test_close_recorded_before_creation_fails_the_duration_and_interval_tests(tmp_path, policy_file):
@@ -598,37 +629,28 @@ def test_close_recorded_before_creation_fails_the_duration_and_interval_tests(tm
     assert "ticket_id=1" in str(failed.value)
 
 
-def test_build_order_is_derived_from_references_not_file_listing(monkeypatch):
-    expected = [m.name for m in runner.plan()]
-    files = model_graph.list_model_files()
-    for seed in range(5):
-        shuffled = random.Random(seed).sample(files, len(files))
-        monkeypatch.setattr(runner, "list_model_files", lambda shuffled=shuffled: shuffled)
-        order = runner.plan()
-        assert [m.name for m in order] == expected
-        position = {m.name: i for i, m in enumerate(order)}
-        for model in order:
-            assert all(position[dep] < position[model.name] for dep in model.depends_on if dep in position)
+def test_models_read_raw_tables_through_sources_and_each_other_through_ref():
+    sql_files = list((PROJECT_DIR / "models").rglob("*.sql")) + list((PROJECT_DIR / "tests").rglob("*.sql"))
+    assert len(sql_files) > 20
+    for path in sql_files:
+        text = path.read_text()
+        assert "analytics." not in text and "usercom." not in text, path  # a schema named by hand
+    for path in (PROJECT_DIR / "models").rglob("*.sql"):
+        assert any(call in path.read_text() for call in ("ref(", "select_raw_columns(", "var(", "weekly_sla_mart(")), path
 
 
-def test_build_with_reversed_file_listing_succeeds(tmp_path, policy_file, monkeypatch):
-    files = list(reversed(sorted(model_graph.list_model_files())))
-    monkeypatch.setattr(runner, "list_model_files", lambda: files)
+def test_a_mart_column_the_contract_does_not_declare_fails_the_build(tmp_path, policy_file, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "__pycache__"))
+    spec_path = project / "models" / "marts" / "fct_tickets.yml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["models"][0]["columns"] = [c for c in spec["models"][0]["columns"] if c["name"] != "due_soon"]
+    spec_path.write_text(yaml.safe_dump(spec))
+    monkeypatch.setattr(dbt_runner, "PROJECT_DIR", project)  # the same project, one column less in its yml
     db = tmp_path / "tickets.duckdb"
     write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
-    assert build(db, policy_path=policy_file).tests_passed > 0
-
-
-def test_unknown_reference_and_cycle_are_refused(tmp_path):
-    (tmp_path / "marts").mkdir()
-    a, b = tmp_path / "marts" / "a.sql", tmp_path / "marts" / "b.sql"
-    a.write_text("select * from analytics.b -- not analytics.c, a comment")
-    b.write_text("select * from analytics.a")
-    with pytest.raises(model_graph.ModelGraphError, match="cycle"):
-        model_graph.build_order(model_graph.load_models([a, b]))
-    b.write_text("select * from analytics.nowhere")
-    with pytest.raises(model_graph.ModelGraphError, match="analytics.nowhere"):
-        model_graph.build_order(model_graph.load_models([a, b]))
+    with pytest.raises(ModelFailed, match="fct_tickets.*contract.*due_soon"):
+        build(db, policy_path=policy_file)
 
 
 def test_marts_are_published_as_parquet(built):
@@ -641,9 +663,10 @@ def test_marts_are_published_as_parquet(built):
     assert pq.read_table(marts_dir / "fct_tickets.parquet").column("ticket_id").to_pylist() != []
 
 
-def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch):
+def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch, tmp_path):
     db, _ = built
-    marts_dir = db.parent / "marts"
+    marts_dir = tmp_path / "marts"
+    shutil.copytree(db.parent / "marts", marts_dir)
     before = {p.name: p.read_bytes() for p in marts_dir.iterdir()}
     moves = []
     real_replace = os.replace
@@ -655,7 +678,7 @@ def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(publish.os, "replace", failing_second_replace)
-    with duckdb.connect(str(db)) as con:
+    with duckdb.connect(str(db), read_only=True) as con:
         with pytest.raises(OSError, match="disk full"):
             publish.publish_parquet(con, MARTS, marts_dir)
     (src, dst), _ = moves
@@ -676,31 +699,29 @@ def test_every_mart_column_has_a_comment(built):
     assert "due_date before as_of" in comment
 
 
-def test_a_mart_column_without_a_description_fails_the_build(tmp_path, policy_file, monkeypatch):
-    from transforms import docs
-
-    real = docs.load_mart_docs()
-    fct = real["fct_tickets"]
-    trimmed = {**real, "fct_tickets": docs.MartDoc(fct.grain, fct.key, {k: v for k, v in fct.columns.items() if k != "due_soon"})}
-    monkeypatch.setattr(runner, "load_mart_docs", lambda: trimmed)
-    db = tmp_path / "tickets.duckdb"
-    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
-    with pytest.raises(docs.UndocumentedColumns, match="analytics.fct_tickets: columns without a description .*due_soon"):
-        build(db, policy_path=policy_file)
-
-
 def test_every_mart_column_is_in_the_readme(built):
     db, _ = built
-    readme = (model_graph.ROOT / "README.md").read_text()
+    readme = (PROJECT_DIR / "README.md").read_text()
     for c in rows(db, f"select table_name, column_name from duckdb_columns() where schema_name = 'analytics' and table_name in {tuple(MARTS)}"):
         assert f"`{c['column_name']}`" in readme, c
+
+
+def test_dbt_project_defaults_are_the_packaged_policy():
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    packaged = load_policy(None, None)
+    assert project["usercom_as_of"] == "now"
+    assert project["usercom_terminal_statuses"] == list(packaged.terminal_statuses)
+    assert project["usercom_clock_stopping_statuses"] == list(packaged.clock_stopping_statuses)
+    assert project["usercom_default_target_hours"] == packaged.default_target_hours
+    assert project["usercom_target_hours"] == packaged.target_hours
+    assert sorted(load_mart_docs()) == MARTS
 
 
 # --- report and policy ----------------------------------------------------------------------------
 
 def test_sla_report_shows_each_priority(built):
     db, _ = built
-    report = render_sla_report(db)
+    report = render_sla_report(make_pipeline(db.parent))
     lines = report.splitlines()
     assert lines[0] == "SLA by priority, tickets created up to 2024-03-15 12:00 UTC"
     assert lines[1].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
@@ -718,8 +739,8 @@ def test_sla_report_shows_each_priority(built):
 def test_sla_report_before_any_build(tmp_path):
     db = tmp_path / "tickets.duckdb"
     write_raw_tables(db, TICKETS[:1], [])
-    with pytest.raises(MartsNotBuilt):
-        render_sla_report(db)
+    with pytest.raises(MartsNotBuilt, match="build the transforms first"):
+        render_sla_report(make_pipeline(tmp_path))
 
 
 def test_policy_defaults_overrides_and_mistakes(tmp_path):

@@ -13,8 +13,7 @@ from pathlib import Path
 import duckdb
 
 from tests.conftest import run
-from tests.test_transforms import HISTORY_VERSIONS, POLICY, TICKETS, write_raw_tables
-from transforms.runner import build
+from tests.test_transforms import HISTORY_VERSIONS, POLICY, TICKETS, build, write_raw_tables
 
 MARTS_WITHOUT_LOAD_TIMES = {
     "fct_tickets": "ticket_id",
@@ -36,9 +35,10 @@ def marts(database: Path) -> dict[str, list[tuple]]:
 def test_hand_made_tickets_loaded_by_the_real_pipeline_build_the_same_marts(sandbox, tmp_path):
     policy = tmp_path / "sla_policy.toml"
     policy.write_text(POLICY)
-    stand_in = tmp_path / "stand_in.duckdb"
+    stand_in = tmp_path / "stand_in" / "tickets.duckdb"
+    stand_in.parent.mkdir()
     write_raw_tables(stand_in, TICKETS, HISTORY_VERSIONS)
-    build(stand_in, policy_path=policy, marts_dir=tmp_path / "stand_in_marts")
+    build(stand_in, policy_path=policy)
 
     data = tmp_path / "data"
     server = sandbox(ticket_list=[])

@@ -1,8 +1,8 @@
-"""The SLA policy: read and check ``sla_policy.toml``, and hand it to SQL as two small tables.
+"""The SLA policy: read and check ``sla_policy.toml``, and hand it to the dbt project as its vars.
 
-Models never read the wall clock: they read ``analytics.policy`` (one row: ``as_of``, ``as_of_date``,
-``default_target_hours``, ``terminal_statuses``, ``clock_stopping_statuses``) and
-``analytics.policy_targets`` (one row per priority name: ``priority_name_key``, ``target_hours``).
+Models never read the wall clock: ``as_of`` is resolved here ("now" is the start of the build) and the
+models read it, the default target and the targets per priority from ``int_sla_policy`` and
+``int_sla_targets``, which the vars build.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
+from transforms.errors import TransformError
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("sla_policy.toml")
-POLICY_TABLES = ("policy", "policy_targets")
 
 _KEYS = {"as_of", "terminal_statuses", "clock_stopping_statuses", "default_target_hours", "target_hours"}
 
 
-class PolicyError(ValueError):
+class PolicyError(TransformError, ValueError):
     """The policy file is missing a setting, has an unknown one, or holds a value of the wrong kind."""
 
 
@@ -76,30 +75,15 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
     )
 
 
-def install_policy(con: duckdb.DuckDBPyConnection, policy: SlaPolicy, schema: str = "analytics") -> None:
-    """Create the :data:`POLICY_TABLES` ``<schema>.policy`` and ``<schema>.policy_targets`` from ``policy``."""
-    con.execute(
-        f"""
-        create or replace table {schema}.policy as
-        select
-            cast($as_of as timestamptz) as as_of,
-            cast(timezone('UTC', cast($as_of as timestamptz)) as date) as as_of_date,
-            cast($default_target_hours as double) as default_target_hours,
-            cast($terminal_statuses as varchar[]) as terminal_statuses,
-            cast($clock_stopping_statuses as varchar[]) as clock_stopping_statuses
-        """,
-        {
-            "as_of": policy.as_of.isoformat(),
-            "default_target_hours": policy.default_target_hours,
-            "terminal_statuses": list(policy.terminal_statuses),
-            "clock_stopping_statuses": list(policy.clock_stopping_statuses),
-        },
-    )
-    con.execute(
-        f"create or replace table {schema}.policy_targets (priority_name_key varchar primary key, target_hours double not null)"
-    )
-    if policy.target_hours:
-        con.executemany(f"insert into {schema}.policy_targets values (?, ?)", sorted(policy.target_hours.items()))
+def dbt_vars(policy: SlaPolicy) -> dict[str, object]:
+    """The policy as the dbt project's vars (``usercom_as_of``, ``usercom_target_hours``, ...)."""
+    return {
+        "usercom_as_of": policy.as_of.isoformat(),
+        "usercom_terminal_statuses": list(policy.terminal_statuses),
+        "usercom_clock_stopping_statuses": list(policy.clock_stopping_statuses),
+        "usercom_default_target_hours": policy.default_target_hours,
+        "usercom_target_hours": dict(sorted(policy.target_hours.items())),
+    }
 
 
 def _statuses(raw: dict, key: str, path: Path, *, allow_empty: bool = False) -> tuple[str, ...]:

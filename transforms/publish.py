@@ -12,10 +12,10 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.models import SCHEMA
+from transforms.warehouse import MARTS_SCHEMA
 
 
-def publish_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], marts_dir: Path, schema: str = SCHEMA) -> list[Path]:
+def publish_parquet(con: duckdb.DuckDBPyConnection, marts: list[str], marts_dir: Path, schema: str = MARTS_SCHEMA) -> list[Path]:
     """Write each ``<schema>.<mart>`` (default ``analytics``) to ``marts_dir/<mart>.parquet``; return the paths written."""
     marts_dir.mkdir(parents=True, exist_ok=True)
     written = []

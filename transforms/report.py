@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import datetime, timezone
 
-import duckdb
+import dlt
 
-from transforms.models import SCHEMA
+from transforms import warehouse
+from transforms.errors import TransformError
 
 _COLUMNS = [
     # header, mart column, format
@@ -22,32 +23,39 @@ _COLUMNS = [
 ]
 
 
-class MartsNotBuilt(RuntimeError):
-    """The database has no built marts yet."""
+class MartsNotBuilt(TransformError):
+    """The destination has no built marts yet."""
 
 
-def render_sla_report(database: Path) -> str:
+def render_sla_report(pipeline: dlt.Pipeline) -> str:
     """The SLA table by priority (open, overdue, closed, on-time and breach rates, median and p90
     hours to first close) over the tickets created up to the last build's as_of, as plain text.
 
-    Opens ``database`` read-only. Priorities without tickets are left out; "-" marks a rate or
-    duration with nothing to measure. Raises :class:`MartsNotBuilt` before the first build.
+    Reads the marts where the pipeline's destination holds them (a local DuckDB file read-only).
+    Priorities without tickets are left out; "-" marks a rate or duration with nothing to measure.
+    Raises :class:`MartsNotBuilt` before the first build.
     """
-    if not Path(database).exists():
-        raise MartsNotBuilt(f"{database} does not exist: run the pipeline, then build the transforms")
+    path = warehouse.duckdb_path(pipeline)
+    if path is not None and not path.exists():
+        raise MartsNotBuilt(f"{path} does not exist: run the pipeline, then build the transforms")
     select_list = ", ".join(column for _, column, _ in _COLUMNS)
-    con = duckdb.connect(str(database), read_only=True)
+    schema = warehouse.MARTS_SCHEMA
     try:
-        as_of = con.execute(f"select strftime(timezone('UTC', as_of), '%Y-%m-%d %H:%M') from {SCHEMA}.policy").fetchone()[0]
-        rows = con.execute(
-            f"select {select_list} from {SCHEMA}.rpt_sla_by_priority where tickets_created > 0 "
-            "order by priority_id = -1, priority_order nulls last, priority_name"
-        ).fetchall()
-    except duckdb.CatalogException as err:
-        raise MartsNotBuilt(f"{database} has no SLA marts yet: build the transforms first") from err
-    finally:
-        con.close()
+        with warehouse.read_only_cursor(pipeline) as query:
+            (as_of,), = query(f"select as_of from {schema}.int_sla_policy")[1]
+            rows = query(
+                f"select {select_list} from {schema}.rpt_sla_by_priority where tickets_created > 0 "
+                "order by case when priority_id = -1 then 1 else 0 end, priority_order nulls last, priority_name"
+            )[1]
+    except MartsNotBuilt:
+        raise
+    except Exception as err:  # noqa: BLE001 (each engine has its own "no such table" error)
+        raise MartsNotBuilt(f"no SLA marts on the {warehouse.destination_type(pipeline)} destination yet: "
+                            "build the transforms first (usercom-tickets transform)") from err
+    return _table(as_of.astimezone(timezone.utc), rows)
 
+
+def _table(as_of: datetime, rows: list[tuple]) -> str:
     header = [h for h, _, _ in _COLUMNS]
     body = [[_cell(value, fmt) for value, (_, _, fmt) in zip(row, _COLUMNS)] for row in rows]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
@@ -56,7 +64,7 @@ def render_sla_report(database: Path) -> str:
         first, *rest = cells
         return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))]).rstrip()
 
-    lines = [f"SLA by priority, tickets created up to {as_of} UTC", line(header), line(["-" * w for w in widths])]
+    lines = [f"SLA by priority, tickets created up to {as_of:%Y-%m-%d %H:%M} UTC", line(header), line(["-" * w for w in widths])]
     lines += [line(r) for r in body] or ["(no tickets)"]
     return "\n".join(lines)
 

@@ -1,0 +1,126 @@
+"""The SLA marts on a real PostgreSQL 15: the sandbox's tickets loaded by the real pipeline into
+PostgreSQL and into DuckDB build the same marts row for row; the command line builds, reports and
+refuses there; a failing data test leaves the marts readers see as they were.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from pipelines.load import make_pipeline
+from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.sandbox.generate import DEFAULT_NOW
+from tests.conftest import run
+from tests.test_http_contract import cli
+from tests.test_transforms import MART_COLUMNS, MARTS, rows as duckdb_rows
+from transforms.build import build_marts
+from transforms.errors import DataTestFailed
+
+TICKETS = 700
+
+
+@pytest.fixture(scope="module")
+def loaded(postgres, tmp_path_factory):
+    """The same sandbox tickets loaded into PostgreSQL and into DuckDB, marts built on both."""
+    from pipelines.sandbox import SandboxOptions, SandboxServer
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres.url)
+    root = tmp_path_factory.mktemp("warehouse")
+    with SandboxServer(SandboxOptions(tickets=TICKETS)) as server:
+        run(server, root / "postgres", destination="postgres")
+        run(server, root / "duckdb")
+    for directory, destination in ((root / "postgres", "postgres"), (root / "duckdb", "duckdb")):
+        build_marts(make_pipeline(directory, destination), as_of=DEFAULT_NOW)
+    yield root
+    monkeypatch.undo()
+
+
+def postgres_rows(postgres, sql: str) -> tuple[list[str], list[tuple]]:
+    with psycopg2.connect(postgres.url) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def comparable(row) -> tuple:
+    """A row with instants in UTC and floats to 9 significant digits (engines sum in different orders)."""
+    def value(v):
+        if isinstance(v, datetime):
+            return v.astimezone(timezone.utc)
+        if isinstance(v, float):
+            return float(f"{v:.9g}") if math.isfinite(v) else v
+        return v
+    return tuple(value(v) for v in row)
+
+
+def ordered(table: list[tuple]) -> list[tuple]:
+    return sorted((comparable(r) for r in table), key=lambda r: tuple((v is None, str(v)) for v in r))
+
+
+def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postgres):
+    for mart in MARTS:
+        columns, pg = postgres_rows(postgres, f"select * from analytics.{mart}")
+        duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select * from analytics.{mart}")
+        assert columns == [name for name, _ in MART_COLUMNS[mart]], mart
+        assert len(pg) == len(duck) > 0, mart
+        assert ordered(pg) == ordered([tuple(r.values()) for r in duck]), mart
+
+
+def test_postgres_marts_carry_the_contract_types_and_the_docs_as_comments(loaded, postgres):
+    _, types = postgres_rows(postgres, "select table_name, column_name, data_type from information_schema.columns "
+                                       "where table_schema = 'analytics' and table_name = 'fct_tickets' order by ordinal_position")
+    assert [t for _, _, t in types][:5] == ["bigint", "text", "text", "text", "boolean"]
+    _, comments = postgres_rows(postgres, "select obj_description('analytics.fct_tickets'::regclass), "
+                                          "col_description('analytics.fct_tickets'::regclass, 5)")
+    assert comments[0][0].startswith("One row per ticket") and "not terminal" in comments[0][1]
+    _, schemas = postgres_rows(postgres, "select schema_name from information_schema.schemata where schema_name like 'analytics%'")
+    assert [s for (s,) in schemas] == ["analytics"]  # the build schema was swapped in, not left beside it
+
+
+def test_a_failing_data_test_on_postgres_names_the_test_and_keeps_the_marts_readers_see(loaded, postgres, monkeypatch):
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres.url)
+    _, before = postgres_rows(postgres, "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)")
+    postgres.sql("insert into usercom.tickets (id, status, name, created_at, updated_at) "
+                 "values (999999, 'pending', 'odd', '2024-03-10T00:00:00Z', '2024-03-10T00:00:00Z')",
+                 database="usercom")
+    try:
+        with pytest.raises(DataTestFailed, match="accepted_status_values.*ticket_id=999999"):
+            build_marts(make_pipeline(loaded / "postgres", "postgres"), as_of=datetime(2024, 6, 2, tzinfo=timezone.utc))
+    finally:
+        postgres.sql("delete from usercom.tickets where id = 999999", database="usercom")
+    _, after = postgres_rows(postgres, "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)")
+    assert after == before  # the failed build stayed in analytics_build; analytics is the last good one
+
+
+def test_run_on_postgres_builds_the_marts_there_and_report_reads_them_without_printing_the_password(
+        postgres, sandbox, tmp_path):
+    server = sandbox(tickets=300)
+    env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url,
+           "DESTINATION__POSTGRES__CREDENTIALS": postgres.url}
+    data = str(tmp_path / "data")
+    result = cli("run", "--destination", "postgres", "--data-dir", data, "--as-of", "2024-06-01T00:00:00Z", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "built 20 models into schema analytics on postgres as of 2024-06-01T00:00:00+00:00" in result.stdout
+    assert not (Path(data) / "tickets.duckdb").exists()  # nothing built from a local file
+    report = cli("report", "--destination", "postgres", "--data-dir", data, env=env)
+    assert report.returncode == 0 and "SLA by priority, tickets created up to 2024-06-01 00:00 UTC" in report.stdout
+    export = cli("export", "--destination", "postgres", "--out", str(tmp_path / "out"), "--data-dir", data, env=env)
+    assert export.returncode == 1 and "schema analytics" in export.stderr
+    for output in (result, report, export):
+        assert postgres.password not in output.stdout + output.stderr
+
+
+def test_marts_on_a_destination_dbt_cannot_serve_are_refused_before_loading(sandbox, tmp_path):
+    server = sandbox(tickets=20)
+    env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url,
+           "DESTINATION__FILESYSTEM__BUCKET_URL": str(tmp_path / "bucket")}
+    result = cli("run", "--destination", "filesystem", "--data-dir", str(tmp_path / "data"), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
+    assert "the SLA marts build on duckdb, postgres" in result.stderr and "--no-transform" in result.stderr
+    assert not (tmp_path / "bucket").exists()  # refused before loading anything

@@ -1,0 +1,120 @@
+"""Build the SLA marts on a pipeline's destination: the dbt project run by dlt's dbt runner with the
+SLA policy as vars, every data test with it, and on success the build put in front of readers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+import dlt
+
+from transforms import warehouse
+from transforms.dbt_runner import DBTProcessingError, DbtRun, failed_nodes, node_name
+from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
+from transforms.policy import dbt_vars, load_policy
+
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did: models built, data tests passed, the as_of used, where the marts are, wall time."""
+
+    models: list[str]
+    tests_passed: int
+    as_of: datetime
+    schema: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    """A data test that returned rows: how many, and the first few of them as column=value dicts."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    row_count: int
+    samples: tuple[dict[str, object], ...]
+
+    def describe(self) -> str:
+        """One line: the test, its row count and up to five offending rows."""
+        shown = "; ".join("(" + ", ".join(f"{k}={v!r}" for k, v in row.items()) + ")" for row in self.samples)
+        rows = "row" if self.row_count == 1 else "rows"
+        return f"{self.name}: {self.row_count} offending {rows}" + (f", e.g. {shown}" if shown else "")
+
+
+def build_marts(pipeline: dlt.Pipeline, *, as_of: Optional[datetime] = None,
+                policy_path: Optional[Path] = None) -> BuildResult:
+    """Build and test every model on ``pipeline``'s destination, reading its raw dataset.
+
+    ``as_of`` overrides the policy file's; ``policy_path`` defaults to the packaged ``sla_policy.toml``.
+    Raises :class:`DataTestFailed` (naming each test and a few offending rows) when a test fails,
+    :class:`ModelFailed` when dbt cannot build a model, :class:`RawDataMissing` before the first load,
+    ``MartsUnsupported`` on a destination the project is not written for. On a failure readers keep
+    the last good build.
+    """
+    started = time.perf_counter()
+    destination = warehouse.destination_type(pipeline)
+    warehouse.check_supported(destination)
+    policy = load_policy(policy_path, as_of)
+    _check_raw_tickets(pipeline)
+    target = warehouse.build_schema(destination)
+    if target != warehouse.MARTS_SCHEMA:
+        warehouse.drop_build_schema(pipeline)
+
+    run = DbtRun(pipeline)
+    try:
+        run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)})
+    except DBTProcessingError as error:
+        raise _explain(pipeline, run, error) from None
+    if target != warehouse.MARTS_SCHEMA:
+        warehouse.swap_in(pipeline, destination)
+
+    results = run.results()
+    return BuildResult(
+        models=[node_name(r) for r in results if r["unique_id"].startswith("model.")],
+        tests_passed=sum(r["unique_id"].startswith("test.") and r["status"] == "pass" for r in results),
+        as_of=policy.as_of,
+        schema=warehouse.MARTS_SCHEMA,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _check_raw_tickets(pipeline: dlt.Pipeline) -> None:
+    path = warehouse.duckdb_path(pipeline)
+    where = f"{path}" if path else f"the {warehouse.destination_type(pipeline)} destination"
+    if path is not None and not path.exists():
+        raise RawDataMissing(f"{path} does not exist: run the pipeline first (usercom-tickets run)")
+    try:
+        with warehouse.read_only_cursor(pipeline) as query:
+            query(f'select 1 from "{pipeline.dataset_name}"."tickets" where 1 = 0')
+    except Exception:  # noqa: BLE001 (each engine has its own "no such table" error)
+        raise RawDataMissing(
+            f"raw table {pipeline.dataset_name}.tickets not found in {where}: run the pipeline first (usercom-tickets run)"
+        ) from None
+
+
+def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError) -> Exception:
+    """The failed tests with a few offending rows each, else the first model dbt could not build."""
+    failed = failed_nodes(run.results())
+    tests = [r for r in failed if r["unique_id"].startswith("test.") and r["status"] == "fail"]
+    if tests:
+        with warehouse.read_only_cursor(pipeline) as query:
+            return DataTestFailed([_sample(query, result) for result in tests])
+    if failed:
+        first = failed[0]
+        message = " ".join(str(first.get("message") or "").split())
+        return ModelFailed(f"dbt could not build {node_name(first)}: {message}")
+    return ModelFailed(f"dbt build failed before running a model: {' '.join(str(error.dbt_results or error).split())}")
+
+
+def _sample(query, result: dict) -> TestFailure:
+    """A failed test's offending-row count and first rows, from its compiled SQL."""
+    sql = result["compiled_code"].strip().rstrip(";")
+    columns, rows = query(f"select * from ({sql}) as offending limit {SAMPLE_ROWS}")
+    count = int(result.get("failures") or len(rows))
+    return TestFailure(node_name(result), count, tuple(dict(zip(columns, row)) for row in rows))

@@ -1,0 +1,98 @@
+{#- Time arithmetic on UTC instants, per warehouse. Instants are timestamps with time zone; days and
+    weeks are UTC whatever the session's time zone. default__ is written for Snowflake, Redshift,
+    BigQuery and Databricks (sessions in UTC) and is not tested here. -#}
+
+{#- Calendar hours from one instant to another (negative when to_ts comes first), to the microsecond. -#}
+{% macro hours_between(from_ts, to_ts) -%}
+    {{ return(adapter.dispatch('hours_between', 'usercom_tickets')(from_ts, to_ts)) }}
+{%- endmacro %}
+{% macro duckdb__hours_between(from_ts, to_ts) -%}
+    ((epoch_us({{ to_ts }}) - epoch_us({{ from_ts }})) / 3600e6)
+{%- endmacro %}
+{% macro postgres__hours_between(from_ts, to_ts) -%}
+    (cast(extract(epoch from ({{ to_ts }} - {{ from_ts }})) * 1000000 as bigint) / cast(3600e6 as double precision))
+{%- endmacro %}
+{% macro default__hours_between(from_ts, to_ts) -%}
+    ({{ dbt.datediff(from_ts, to_ts, 'microsecond') }} / 3600e6)
+{%- endmacro %}
+
+
+{#- An instant shifted by a (possibly fractional) number of hours, rounded to the microsecond. -#}
+{% macro add_hours(ts, hours) -%}
+    {{ return(adapter.dispatch('add_hours', 'usercom_tickets')(ts, hours)) }}
+{%- endmacro %}
+{% macro duckdb__add_hours(ts, hours) -%}
+    ({{ ts }} + to_microseconds(cast(round(({{ hours }}) * 3600e6) as bigint)))
+{%- endmacro %}
+{% macro postgres__add_hours(ts, hours) -%}
+    ({{ ts }} + cast(round(({{ hours }}) * 3600e6) as bigint) * interval '1 microsecond')
+{%- endmacro %}
+{% macro default__add_hours(ts, hours) -%}
+    {{ dbt.dateadd('microsecond', 'cast(round((' ~ hours ~ ') * 3600e6) as ' ~ dbt.type_bigint() ~ ')', ts) }}
+{%- endmacro %}
+
+
+{#- The UTC calendar day of an instant. -#}
+{% macro utc_date(ts) -%}
+    {{ return(adapter.dispatch('utc_date', 'usercom_tickets')(ts)) }}
+{%- endmacro %}
+{% macro duckdb__utc_date(ts) %}cast(timezone('UTC', {{ ts }}) as date){% endmacro %}
+{% macro postgres__utc_date(ts) %}cast(({{ ts }} at time zone 'UTC') as date){% endmacro %}
+{% macro default__utc_date(ts) %}cast({{ ts }} as date){% endmacro %}
+
+
+{#- Midnight UTC at the start of a day, as an instant. -#}
+{% macro utc_midnight(day) -%}
+    {{ return(adapter.dispatch('utc_midnight', 'usercom_tickets')(day)) }}
+{%- endmacro %}
+{% macro duckdb__utc_midnight(day) %}timezone('UTC', cast({{ day }} as timestamp)){% endmacro %}
+{% macro postgres__utc_midnight(day) %}(cast({{ day }} as timestamp) at time zone 'UTC'){% endmacro %}
+{% macro default__utc_midnight(day) %}cast({{ day }} as {{ usercom_tickets.type_timestamptz() }}){% endmacro %}
+
+
+{#- The Monday (UTC) of the ISO week an instant falls in. -#}
+{% macro utc_week_start(ts) -%}
+    {{ return(adapter.dispatch('utc_week_start', 'usercom_tickets')(ts)) }}
+{%- endmacro %}
+{% macro default__utc_week_start(ts) -%}
+    cast({{ dbt.date_trunc('week', usercom_tickets.utc_date(ts)) }} as date)
+{%- endmacro %}
+{% macro bigquery__utc_week_start(ts) %}date_trunc(date({{ ts }}), isoweek){% endmacro %}
+
+
+{#- The ISO week (UTC) of an instant as text, e.g. 2024-W10. -#}
+{% macro utc_iso_week(ts) -%}
+    {{ return(adapter.dispatch('utc_iso_week', 'usercom_tickets')(ts)) }}
+{%- endmacro %}
+{% macro duckdb__utc_iso_week(ts) %}strftime(timezone('UTC', {{ ts }}), '%G-W%V'){% endmacro %}
+{% macro postgres__utc_iso_week(ts) %}to_char(({{ ts }} at time zone 'UTC'), 'IYYY-"W"IW'){% endmacro %}
+{% macro default__utc_iso_week(ts) %}to_char({{ ts }}, 'IYYY-"W"IW'){% endmacro %}
+{% macro bigquery__utc_iso_week(ts) %}format_date('%G-W%V', date({{ ts }})){% endmacro %}
+{% macro snowflake__utc_iso_week(ts) %}(yearofweekiso({{ ts }}) || '-W' || lpad(weekiso({{ ts }}), 2, '0')){% endmacro %}
+{% macro databricks__utc_iso_week(ts) %}(extract(yearofweek from {{ ts }}) || '-W' || lpad(weekofyear({{ ts }}), 2, '0')){% endmacro %}
+
+
+{#- One row per day from first_day to last_day (both included), in a column named `day`:
+    `select day from {{ day_series(...) }}`, where the bounds are columns of `bounds_relation`. -#}
+{% macro day_series(bounds_relation, first_day, last_day) -%}
+    {{ return(adapter.dispatch('day_series', 'usercom_tickets')(bounds_relation, first_day, last_day)) }}
+{%- endmacro %}
+{% macro duckdb__day_series(bounds_relation, first_day, last_day) -%}
+    (select cast(unnest(generate_series({{ first_day }}, {{ last_day }}, interval 1 day)) as date) as day
+     from {{ bounds_relation }})
+{%- endmacro %}
+{% macro postgres__day_series(bounds_relation, first_day, last_day) -%}
+    (select cast(series.day as date) as day
+     from {{ bounds_relation }}
+     cross join lateral generate_series({{ first_day }}, {{ last_day }}, interval '1 day') as series (day))
+{%- endmacro %}
+{% macro default__day_series(bounds_relation, first_day, last_day) -%}
+    (select {{ dbt.dateadd('day', 'offsets.n', first_day) }} as day
+     from {{ bounds_relation }}
+     cross join (
+        select row_number() over (order by null) - 1 as n
+        from {{ ref('stg_tickets') }}
+     ) as offsets
+     where offsets.n <= {{ dbt.datediff(first_day, last_day, 'day') }})
+{%- endmacro %}
+

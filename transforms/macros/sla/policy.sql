@@ -1,0 +1,27 @@
+{#- The SLA policy, from the project's vars (transforms/sla_policy.toml when run by usercom-tickets). -#}
+
+{#- The instant every time-dependent metric is computed for: the var usercom_as_of, "now" meaning the
+    start of the build. -#}
+{% macro as_of() -%}
+    {%- set value = var('usercom_as_of') | string -%}
+    {%- if value | lower | trim == 'now' -%}
+        cast({{ dbt.current_timestamp() }} as {{ usercom_tickets.type_timestamptz() }})
+    {%- else -%}
+        cast({{ dbt.string_literal(value) }} as {{ usercom_tickets.type_timestamptz() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- True when `status` is one of the statuses in the list var `list_var`; false for none (and null stays null). -#}
+{% macro status_in(status, list_var) -%}
+    {%- set statuses = var(list_var) -%}
+    {%- if statuses | length == 0 -%}
+        ({{ status }} is not null and 1 = 0)
+    {%- else -%}
+        ({{ status }} in ({% for s in statuses %}{{ dbt.string_literal(s | lower) }}{{ ", " if not loop.last }}{% endfor %}))
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro is_terminal(status) %}{{ usercom_tickets.status_in(status, 'usercom_terminal_statuses') }}{% endmacro %}
+
+{% macro stops_clock(status) %}{{ usercom_tickets.status_in(status, 'usercom_clock_stopping_statuses') }}{% endmacro %}

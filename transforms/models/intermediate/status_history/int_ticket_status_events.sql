@@ -1,0 +1,190 @@
+-- One row per ticket x status change up to as_of, oldest first; the first row is the ticket's creation.
+--
+-- Where a ticket's status changes come from, best first:
+--   status_history  the entries the API lists (plus the current status, at updated_at, when the
+--                   ticket's status differs from the last entry and is newer);
+--   observed        a status that differs from the previous version seen in tickets_history;
+--   updated_at      the updated_at of the first version we have, when it is already terminal (we did
+--                   not see it close, so updated_at is the best close time we know).
+-- A ticket starts at created_at in the first status we know of; if that one is terminal, the ticket
+-- is taken to have been 'active' until it was recorded as closed. Changes after as_of, and tickets
+-- created after as_of, are left out: every ticket's status at as_of is its last row here.
+
+with
+
+policy as (
+
+    select * from {{ ref('int_sla_policy') }}
+
+),
+
+tickets as (
+
+    select tickets.ticket_id, tickets.status, tickets.created_at, tickets.updated_at
+    from {{ ref('stg_tickets') }} as tickets
+    cross join policy
+    where tickets.created_at <= policy.as_of
+
+),
+
+history_entries as (
+
+    select
+        history.ticket_id,
+        history.entered_at as known_at,
+        history.entry_position as known_order,
+        history.status,
+        'status_history' as source
+    from {{ ref('stg_ticket_status_history') }} as history
+    inner join tickets on tickets.ticket_id = history.ticket_id
+
+),
+
+ranked_history_entries as (
+
+    select
+        ticket_id,
+        status,
+        known_at,
+        row_number() over (partition by ticket_id order by known_at desc, known_order desc) as recency
+    from history_entries
+
+),
+
+last_history_entries as (
+
+    select ticket_id, status, known_at
+    from ranked_history_entries
+    where recency = 1
+
+),
+
+current_status_missing_from_history as (
+
+    select
+        tickets.ticket_id,
+        tickets.updated_at as known_at,
+        cast(9223372036854775807 as {{ dbt.type_bigint() }}) as known_order,
+        tickets.status,
+        'updated_at' as source
+    from tickets
+    inner join last_history_entries on last_history_entries.ticket_id = tickets.ticket_id
+    where tickets.status is distinct from last_history_entries.status
+        and tickets.updated_at >= last_history_entries.known_at
+
+),
+
+version_statuses as (
+
+    select
+        versions.ticket_id,
+        versions.updated_at as known_at,
+        versions.version_seq as known_order,
+        versions.status,
+        -- the first version has no earlier one to have been observed changing from
+        case when versions.version_seq = 1 then 'updated_at' else 'observed' end as source
+    from {{ ref('int_ticket_versions') }} as versions
+    inner join tickets on tickets.ticket_id = versions.ticket_id
+    left join last_history_entries on last_history_entries.ticket_id = versions.ticket_id
+    where last_history_entries.ticket_id is null
+        and versions.status is not null
+
+),
+
+known_statuses as (
+
+    select * from history_entries
+    union all
+    select * from current_status_missing_from_history
+    union all
+    select * from version_statuses
+
+),
+
+ordered_known_statuses as (
+
+    select
+        ticket_id,
+        known_at,
+        status,
+        source,
+        row_number() over (partition by ticket_id order by known_at, known_order) as known_seq
+    from known_statuses
+
+),
+
+creations as (
+
+    select
+        tickets.ticket_id,
+        tickets.created_at as event_at,
+        cast(0 as {{ dbt.type_bigint() }}) as known_seq,
+        case
+            when {{ usercom_tickets.is_terminal('first_known.status') }} then 'active'
+            else coalesce(first_known.status, tickets.status)
+        end as status,
+        'created' as source
+    from tickets
+    left join ordered_known_statuses as first_known
+        on first_known.ticket_id = tickets.ticket_id
+        and first_known.known_seq = 1
+
+),
+
+candidate_events as (
+
+    select ticket_id, event_at, known_seq, status, source from creations
+    union all
+    select ticket_id, known_at as event_at, known_seq, status, source
+    from ordered_known_statuses
+
+),
+
+candidate_changes as (
+
+    select
+        candidate_events.ticket_id,
+        candidate_events.event_at,
+        candidate_events.known_seq,
+        candidate_events.status,
+        lag(candidate_events.status) over (
+            partition by candidate_events.ticket_id order by candidate_events.known_seq
+        ) as previous_status,
+        candidate_events.source
+    from candidate_events
+    cross join policy
+    where candidate_events.event_at <= policy.as_of
+
+),
+
+changes as (
+
+    select * from candidate_changes
+    where previous_status is distinct from status
+
+),
+
+classified as (
+
+    select
+        ticket_id,
+        row_number() over (partition by ticket_id order by known_seq) as event_seq,
+        event_at,
+        status,
+        previous_status,
+        source,
+        coalesce(
+            {{ usercom_tickets.is_terminal('status') }}
+            and not {{ usercom_tickets.is_terminal('previous_status') }},
+            false
+        ) as is_closure,
+        coalesce(
+            {{ usercom_tickets.is_terminal('previous_status') }}
+            and not {{ usercom_tickets.is_terminal('status') }},
+            false
+        ) as is_reopen
+    from changes
+
+)
+
+select * from classified

@@ -1,0 +1,44 @@
+-- One row per ticket x status interval: from one status change to the next, the last one up to
+-- as_of. Together a ticket's intervals cover created_at -> as_of without gaps or overlaps.
+
+with
+
+policy as (
+
+    select * from {{ ref('int_sla_policy') }}
+
+),
+
+events as (
+
+    select * from {{ ref('int_ticket_status_events') }}
+
+),
+
+intervals as (
+
+    select
+        events.ticket_id,
+        events.event_seq as interval_seq,
+        events.status,
+        events.source,
+        events.event_at as entered_at,
+        lead(events.event_at) over (partition by events.ticket_id order by events.event_seq) as next_event_at,
+        policy.as_of
+    from events
+    cross join policy
+
+)
+
+select
+    ticket_id,
+    interval_seq,
+    status,
+    source,
+    entered_at,
+    coalesce(next_event_at, as_of) as left_at,
+    {{ usercom_tickets.hours_between('entered_at', 'coalesce(next_event_at, as_of)') }} as hours,
+    next_event_at is null as is_current,
+    coalesce({{ usercom_tickets.is_terminal('status') }}, false) as is_terminal,
+    coalesce({{ usercom_tickets.stops_clock('status') }}, false) as stops_clock
+from intervals

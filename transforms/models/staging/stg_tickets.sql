@@ -1,0 +1,76 @@
+-- One row per ticket: its current state, renamed and typed; the newest version wins when a ticket
+-- was loaded more than once.
+
+{%- set bigint = dbt.type_bigint() %}
+{%- set text = dbt.type_string() %}
+{%- set instant = usercom_tickets.type_timestamptz() %}
+
+with
+
+source as (
+
+    {{ usercom_tickets.select_raw_columns('tickets', {
+        'id': bigint, 'status': text, 'name': text, 'custom_id': text,
+        'created_at': instant, 'updated_at': instant, 'due_date': instant,
+        'assigned_to__id': bigint, 'assigned_to__name': text, 'assigned_to__avatar': text,
+        'author__id': bigint, 'author__name': text, 'author__avatar': text,
+        'priority__id': bigint, 'priority__name': text, 'priority__order': bigint,
+        'person__id': bigint, 'company__id': bigint, '_dlt_load_id': text,
+    }, required=true) }}
+
+),
+
+renamed as (
+
+    select
+        id as ticket_id,
+        lower(trim(status)) as status,
+        name as ticket_name,
+        custom_id,
+        created_at,
+        updated_at,
+        due_date,
+        assigned_to__id as assignee_id,
+        assigned_to__name as assignee_name,
+        assigned_to__avatar as assignee_avatar,
+        author__id as author_id,
+        author__name as author_name,
+        author__avatar as author_avatar,
+        priority__id as priority_id,
+        priority__name as priority_name,
+        priority__order as priority_order,
+        person__id as person_id,
+        company__id as company_id,
+        _dlt_load_id as load_id,
+        row_number() over (
+            partition by id
+            order by updated_at desc nulls last, _dlt_load_id desc nulls last
+        ) as version_rank
+
+    from source
+    where id is not null
+
+)
+
+select
+    ticket_id,
+    status,
+    ticket_name,
+    custom_id,
+    created_at,
+    updated_at,
+    due_date,
+    assignee_id,
+    assignee_name,
+    assignee_avatar,
+    author_id,
+    author_name,
+    author_avatar,
+    priority_id,
+    priority_name,
+    priority_order,
+    person_id,
+    company_id,
+    load_id
+from renamed
+where version_rank = 1
