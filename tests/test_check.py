@@ -102,3 +102,14 @@ def test_check_without_a_key_fails_before_any_request(tmp_path):
     result = cli("check", cwd=tmp_path, env={"SOURCES__USERCOM__SUBDOMAIN": "acme"})
     assert result.returncode == 1 and "SOURCES__USERCOM__API_KEY" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_reads_the_configured_statuses_and_settings_as_a_run_does(sandbox, tmp_path):
+    server = sandbox(tickets=300)
+    result = check(server, tmp_path, env={"SOURCES__USERCOM__STATUSES": '["active", "draft"]',
+                                          "SOURCES__USERCOM__STATUS_PARAM": "state"})
+    assert result.returncode == 0, result.stdout  # the sandbox knows `status`, not `state`: it ignores the filter
+    assert "the API ignores `state`" in line(result.stdout, "filter")
+    listed = [e["query"] for e in server.request_log]
+    assert {"state": "active"} in listed and {"state": "draft"} in listed
+    assert not any("closed" in q.values() or "archived" in q.values() for q in listed)

@@ -57,11 +57,11 @@ class CheckReport:
         """The report as terminal lines, ending with the verdict."""
         out = [f"usercom-tickets check of {self.base_url}"]
         out += [f"{topic:<13}{text}" for topic, text in self.lines]
+        made = f"{self.requests} request{'' if self.requests == 1 else 's'} made, nothing written"
         if self.ok:
-            out.append(f"{'verdict':<13}OK: a run would work ({self.requests} requests made, nothing written)")
+            out.append(f"{'verdict':<13}OK: a run would work ({made})")
         else:
-            out.append(f"{'verdict':<13}FAIL: a run would not work; the FAIL line(s) above say why and what to change "
-                       f"({self.requests} requests made, nothing written)")
+            out.append(f"{'verdict':<13}FAIL: a run would not work; the FAIL line(s) above say why and what to change ({made})")
         return "\n".join(out)
 
 

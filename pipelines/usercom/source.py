@@ -138,9 +138,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def make_client(
-    api_key: Optional[str],
-    subdomain: Optional[str],
-    base_url: Optional[str],
+    api_key: TSecretStrValue = dlt.secrets.value,
+    subdomain: Optional[str] = dlt.config.value,
+    base_url: Optional[str] = None,
     *,
     status_param: str = s.STATUS_PARAM,
     page_size: Optional[int] = None,
@@ -173,27 +173,11 @@ def make_client(
     )
 
 
-@with_config(sections=("sources", "usercom"))
-def configured_client(
-    api_key: TSecretStrValue = dlt.secrets.value,
-    subdomain: Optional[str] = dlt.config.value,
-    base_url: Optional[str] = None,
-    statuses: Sequence[str] = s.STATUSES,
-    status_param: str = s.STATUS_PARAM,
-    page_size: Optional[int] = None,
-    max_attempts: int = s.MAX_ATTEMPTS,
-    max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
-    request_timeout_seconds: float = s.REQUEST_TIMEOUT[1],
-    retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
-    allow_insecure_http: bool = False,
-    requests_per_second: Optional[float] = None,
-) -> tuple[TicketsClient, list[str]]:
+def configured_client(**overrides) -> tuple[TicketsClient, list[str]]:
     """The client and statuses the `sources.usercom` settings give, read by dlt as a run reads them (for
-    `usercom-tickets check`); raises `UsercomConfigError` naming a missing or wrong setting."""
-    client = make_client(api_key, subdomain, base_url, status_param=status_param, page_size=page_size,
-                         max_attempts=max_attempts, max_total_wait_seconds=max_total_wait_seconds,
-                         request_timeout_seconds=request_timeout_seconds, retry_after_cap_seconds=retry_after_cap_seconds,
-                         allow_insecure_http=allow_insecure_http, requests_per_second=requests_per_second)
+    `usercom-tickets check`); `overrides` win over them. Raises `UsercomConfigError` naming a wrong setting."""
+    client = with_config(make_client, sections=("sources", "usercom"))(**overrides)
+    statuses = dlt.config.get("sources.usercom.statuses", list) or s.STATUSES
     return client, list(dict.fromkeys(statuses))
 
 
