@@ -1,11 +1,13 @@
 """`make bench`: this project against the floor and dlt's generic `rest_api` source, side by side.
 
     python -m benchmarks.bench [--tickets N | --quick] [--runs 5] [--rss-1m] [--no-rest-api] [--no-latency]
+                               [--no-rate | --only-rate] [--rate-runs 3]
 
 The sandbox API runs in its own process. Every contender run is a fresh subprocess (peak RSS from
 `os.wait4`), contenders alternate round by round, and each run records how busy the rest of the machine
 was (CPU used by other processes, in cores); a run with more than `--busy` cores of foreign load is run
-again once. Results: a table on stdout and a JSON file in benchmarks/results/.
+again once. The rate-limited mode runs the pipeline against a sandbox that allows 10 requests/s and answers
+429 beyond. Results: tables on stdout and a JSON file in benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ STATUSES = ("active", "closed", "archived", "draft")
 STARTED_WITH_ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL" in os.environ
 LOW_MEMORY_LIMIT = "128MB"  # the 1M check also runs with this `usercom_duckdb_memory_limit`, to show the trade
 
-# the targets of issue 5, as (key, label, limit, comparison)
+# the rate-limited mode (issue 11): a sandbox allowing RATE_LIMIT requests in any 1 s, 429 with Retry-After beyond
+RATE_LIMIT = 10
+RATE_RETRY_AFTER = "1"
+RATE_TICKETS = 20_000
+RATE_CAP = 9  # requests_per_second of the capped run: under the limit, so no 429 is expected
+RATE_CONTENDERS = ("rate_usercom", "rate_usercom_capped")
+
+# the targets of issues 5 and 11, as (key, label, limit, comparison)
 TARGETS = (
     ("usercom_x_floor", "end to end / floor", 2.5, "<="),
     ("rest_api_defaults_x_usercom", "rest_api defaults / usercom", 20.0, ">="),
@@ -47,6 +56,8 @@ TARGETS = (
     ("latency_x_chain", "50 ms latency: run / longest chain", 1.2, "<="),
     ("rss_1m_mb", "peak RSS at 1M tickets (MB)", 300.0, "<="),
     ("rss_1m_x_100k", "peak RSS 1M / 100k", 1.25, "<="),
+    ("rate_429_share", f"{RATE_LIMIT} req/s limit: requests answered 429", 0.02, "<="),
+    ("rate_x_minimum", f"{RATE_LIMIT} req/s limit: run / (pages / {RATE_LIMIT})", 1.15, "<="),
 )
 
 
@@ -91,10 +102,12 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 class Sandbox:
     """`benchmarks.sandbox_proc` in a subprocess: its base URL, counters and CPU time."""
 
-    def __init__(self, tickets: int, latency_ms: float = 0.0) -> None:
+    def __init__(self, tickets: int, latency_ms: float = 0.0, requests_per_second: float = 0.0,
+                 retry_after: str = "0") -> None:
         self.tickets = tickets
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "benchmarks.sandbox_proc", "--tickets", str(tickets), "--latency-ms", str(latency_ms)],
+            [PYTHON, "-m", "benchmarks.sandbox_proc", "--tickets", str(tickets), "--latency-ms", str(latency_ms),
+             "--requests-per-second", str(requests_per_second), "--retry-after", retry_after],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         hello = orjson.loads(self.proc.stdout.readline())
@@ -148,6 +161,8 @@ class Run:
     sandbox_pages: int
     result: dict = field(default_factory=dict)
     error: str | None = None
+    sandbox_requests: int = 0  # every request the sandbox answered, throttled ones included
+    sandbox_rate_limited: int = 0  # of which 429
 
     @property
     def tickets_per_s(self) -> float:
@@ -200,6 +215,7 @@ def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None =
         contender=name, seconds=result.get("seconds", wall), wall=wall, rss_mb=usage.ru_maxrss / 1024,
         cpu_seconds=cpu, foreign_cores=foreign, sandbox_cpu=sandbox_stats["cpu_seconds"],
         sandbox_pages=sandbox_stats["pages"], result=result, error=error,
+        sandbox_requests=sandbox_stats.get("requests", 0), sandbox_rate_limited=sandbox_stats.get("rate_limited", 0),
     )
 
 
@@ -363,7 +379,41 @@ class Bench:
         finally:
             sandbox.close()
 
+    # -- a sandbox that allows RATE_LIMIT requests/s: the pipeline's pacing against the API's limit
+    def rate_limited(self) -> None:
+        """The pipeline against a sandbox that allows RATE_LIMIT requests/s and answers 429 beyond: `--rate-runs`
+        runs with the default (adaptive) pacing, then one capped at RATE_CAP requests/s by the pipeline's config."""
+        runs = self.args.rate_runs
+        self.log(f"rate-limited mode: sandbox allowing {RATE_LIMIT} requests/s, {RATE_TICKETS:,} tickets, {runs} "
+                 f"adaptive run(s) and one capped at {RATE_CAP}/s, each ~{RATE_TICKETS / 100 / RATE_LIMIT:.0f} s")
+        sandbox = Sandbox(RATE_TICKETS, requests_per_second=RATE_LIMIT, retry_after=RATE_RETRY_AFTER)
+        try:
+            self.extra["rate"] = {"requests_per_second": RATE_LIMIT, "retry_after": RATE_RETRY_AFTER,
+                                  "tickets": RATE_TICKETS, "capped_at": RATE_CAP}
+            for _ in range(runs):
+                self.runs.append(self.rate_run(sandbox, "rate_usercom"))
+            capped = {"SOURCES__USERCOM__REQUESTS_PER_SECOND": str(RATE_CAP)}
+            self.runs.append(self.rate_run(sandbox, "rate_usercom_capped", env=capped))
+        finally:
+            sandbox.close()
+
+    def rate_run(self, sandbox: Sandbox, key: str, env: dict | None = None) -> Run:
+        """One full `run_pipeline` against the rate-limited sandbox (`env` added), recorded as `key`."""
+        # not run again on a busy machine: the run waits on the API's limit far more than on the CPU
+        run = self.measure("usercom", sandbox, fresh=True, retry=False, data_dir=self.work / "rate", env=env)
+        run.contender = key
+        if not run.error:
+            figures = rate_figures(run)
+            self.log(f"  {key}: {figures['requests']} requests, {figures['rate_limited']} answered 429, "
+                     f"{figures['pages']} pages, {figures['x_minimum']:.2f}x the limit's minimum")
+        return run
+
     # -- figures
+    def rate_median(self, name: str, figure: str) -> float | None:
+        """The median over the good runs of `name` of one of their `rate_figures`."""
+        values = [rate_figures(r)[figure] for r in self.runs if r.contender == name and not r.error]
+        return statistics.median(values) if values else None
+
     def median(self, name: str, attr: str = "seconds") -> float | None:
         values = [getattr(r, attr) for r in self.runs if r.contender == name and not r.error]
         return statistics.median(values) if values else None
@@ -385,7 +435,23 @@ class Bench:
         out["usercom_1m_x_floor_1m"] = div(m("usercom_1m"), m("floor_1m"))
         out["rss_1m_low_memory_mb"] = m("usercom_1m_low_memory", "rss_mb")
         out["usercom_1m_low_memory_x_default"] = div(m("usercom_1m_low_memory"), m("usercom_1m"))
+        out["rate_429_share"] = self.rate_median("rate_usercom", "share_429")
+        out["rate_x_minimum"] = self.rate_median("rate_usercom", "x_minimum")
+        out["rate_capped_429_share"] = self.rate_median("rate_usercom_capped", "share_429")
+        out["rate_capped_x_minimum"] = self.rate_median("rate_usercom_capped", "x_minimum")
         return out
+
+
+def rate_figures(run: Run) -> dict:
+    """A rate-limited run's figures: requests, 429s and their share, pages (successful page answers), the run's
+    seconds, the limit's minimum for those pages (pages / RATE_LIMIT) and the seconds over that minimum."""
+    minimum = run.sandbox_pages / RATE_LIMIT
+    return {
+        "requests": run.sandbox_requests, "rate_limited": run.sandbox_rate_limited,
+        "share_429": run.sandbox_rate_limited / run.sandbox_requests if run.sandbox_requests else 0.0,
+        "pages": run.sandbox_pages, "seconds": run.seconds, "minimum_seconds": minimum,
+        "x_minimum": run.seconds / minimum if minimum else 0.0,
+    }
 
 
 # ----- report -------------------------------------------------------------------------------------
@@ -408,18 +474,20 @@ LABELS = {
 def render(bench: Bench, info: dict, ratios: dict) -> str:
     lines = []
     args = bench.args
-    lines.append(f"usercom-tickets benchmark, {args.tickets:,} tickets, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    what = "the rate-limited mode only" if args.only_rate else f"{args.tickets:,} tickets"
+    lines.append(f"usercom-tickets benchmark, {what}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     lines.append(f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; "
                  + ", ".join(f"{k} {v}" for k, v in info["libraries"].items() if v))
-    lines.append("")
     floor = bench.median("floor")
-    header = f"{'contender':<34}{'runs':>5}{'median s':>10}{'min s':>8}{'tickets/s':>11}{'peak RSS':>10}{'x floor':>9}{'other load':>12}"
-    lines.append(header)
-    lines.append("-" * len(header))
     seen = []
     for run in bench.runs:
-        if run.contender not in seen:
+        if run.contender not in seen and run.contender not in RATE_CONTENDERS:
             seen.append(run.contender)
+    if seen:
+        lines.append("")
+        header = f"{'contender':<34}{'runs':>5}{'median s':>10}{'min s':>8}{'tickets/s':>11}{'peak RSS':>10}{'x floor':>9}{'other load':>12}"
+        lines.append(header)
+        lines.append("-" * len(header))
     for name in seen:
         runs = [r for r in bench.runs if r.contender == name]
         good = [r for r in runs if not r.error]
@@ -434,6 +502,7 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
         load = max(r.foreign_cores for r in good)
         lines.append(f"{LABELS.get(name, name):<34}{len(good):>5}{med:>10.2f}{min(r.seconds for r in good):>8.2f}"
                      f"{rate:>11,.0f}{rss:>8.0f}MB{x:>9}{load:>10.1f}c")
+    lines.extend(render_rate(bench))
     lines.append("")
     lines.append("targets (ratios measured side by side in this run)")
     for key, label, limit, op in TARGETS:
@@ -442,13 +511,19 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
             lines.append(f"  {label:<40} not measured")
             continue
         holds = value <= limit if op == "<=" else value >= limit
-        shown = f"{value:.0f}" if key.endswith("_mb") else f"{value:.2f}"
-        lines.append(f"  {label:<40} {shown:>8}  (target {op} {limit:g})  {'holds' if holds else 'MISSED'}")
+        if key.endswith("_share"):
+            shown, shown_limit = f"{value:.1%}", f"{limit:.0%}"
+        else:
+            shown, shown_limit = f"{value:.0f}" if key.endswith("_mb") else f"{value:.2f}", f"{limit:g}"
+        lines.append(f"  {label:<40} {shown:>8}  (target {op} {shown_limit})  {'holds' if holds else 'MISSED'}")
     if ratios.get("usercom_1m_x_floor_1m"):
         lines.append(f"  {'1M: usercom / floor (info)':<40} {ratios['usercom_1m_x_floor_1m']:>8.2f}")
     if ratios.get("rss_1m_low_memory_mb"):
         lines.append(f"  {f'1M, DuckDB limit {LOW_MEMORY_LIMIT}: peak RSS (info)':<40} {ratios['rss_1m_low_memory_mb']:>8.0f}  "
                      f"MB, {ratios['usercom_1m_low_memory_x_default']:.2f}x the default's time")
+    if ratios.get("rate_capped_x_minimum"):
+        lines.append(f"  {f'requests_per_second = {RATE_CAP}: 429s (info)':<40} {ratios['rate_capped_429_share']:>8.1%}  "
+                     f"run {ratios['rate_capped_x_minimum']:.2f}x (pages / {RATE_LIMIT})")
     raw = [r for r in bench.runs if r.contender == "raw" and not r.error]
     if raw:
         r = raw[0]
@@ -471,7 +546,7 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
     lines.append("other load: cores used by processes other than the contender and the sandbox (max over runs).")
     if bench.args.no_rest_api:
         lines.append("rest_api contenders skipped (--no-rest-api).")
-    else:
+    elif not bench.args.only_rate:
         if bench.args.no_defaults:
             lines.append("rest_api defaults skipped (--no-defaults).")
         lines.append(f"rest_api defaults runs once (time box {bench.args.defaults_timeout:.0f} s); rest_api parquet "
@@ -479,6 +554,42 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
     for note in bench.notes:
         lines.append(note)
     return "\n".join(lines)
+
+
+def render_rate(bench: Bench) -> list[str]:
+    """The rate-limited mode's table: each run's requests, 429s, pages and seconds against the limit's minimum,
+    and the medians of the adaptive runs (nothing when the mode did not run)."""
+    runs = [r for r in bench.runs if r.contender in RATE_CONTENDERS]
+    if not runs:
+        return []
+    lines = ["", f"rate-limited: sandbox allowing {RATE_LIMIT} requests in any 1 s, 429 with Retry-After: {RATE_RETRY_AFTER} "
+                 f"beyond; {RATE_TICKETS:,} tickets, usercom (run_pipeline, full)"]
+    header = (f"{'run':<34}{'requests':>9}{'429s':>6}{'share':>7}{'pages':>7}{'wall s':>8}{'minimum s':>11}"
+              f"{'x minimum':>11}{'other load':>12}")
+    lines += [header, "-" * len(header)]
+    adaptive = [r for r in runs if r.contender == "rate_usercom"]
+    capped = [r for r in runs if r.contender == "rate_usercom_capped"]
+    for number, run in enumerate(adaptive, 1):
+        lines.append(_rate_row(f"adaptive (default), run {number}", run))
+    good = [rate_figures(r) for r in adaptive if not r.error]
+    if good:
+        medians = {key: statistics.median(f[key] for f in good) for key in good[0]}
+        lines.append(_rate_row(f"adaptive, median of {len(good)}", None, medians))
+    for run in capped:
+        lines.append(_rate_row(f"requests_per_second = {RATE_CAP}", run))
+    lines.append(f"wall s: run_pipeline inside the child; minimum s: pages / {RATE_LIMIT}, pages being the sandbox's "
+                 "successful page answers; share: 429s / requests.")
+    return lines
+
+
+def _rate_row(label: str, run: Run | None, figures: dict | None = None) -> str:
+    """One line of the rate-limited table: a run's figures, or `figures` (the medians) when `run` is None."""
+    if run is not None and run.error:
+        return f"{label:<34}  failed: {run.error}"
+    f = figures if run is None else rate_figures(run)
+    load = f"{run.foreign_cores:>11.1f}c" if run is not None else ""
+    return (f"{label:<34}{f['requests']:>9.0f}{f['rate_limited']:>6.0f}{f['share_429']:>7.1%}{f['pages']:>7.0f}"
+            f"{f['seconds']:>8.2f}{f['minimum_seconds']:>11.2f}{f['x_minimum']:>10.2f}x{load}")
 
 
 def _sandbox_share(bench: Bench, name: str) -> float:
@@ -506,6 +617,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-transforms", action="store_true", help="skip the marts build before/after comparison")
     parser.add_argument("--only-marts", action="store_true", help="only the marts build before/after (100k and 1M tickets)")
     parser.add_argument("--marts-runs", type=int, default=3, help="alternating rounds of the marts comparison")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--only-rate", action="store_true",
+                      help=f"only the rate-limited mode ({RATE_TICKETS:,} tickets, sandbox allowing {RATE_LIMIT} requests/s)")
+    rate.add_argument("--no-rate", action="store_true", help="skip the rate-limited mode")
+    parser.add_argument("--rate-runs", type=int, default=3, help="adaptive runs of the rate-limited mode (medians over them)")
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--busy", type=float, default=0.5, help="cores of other load that make a run worth repeating")
     args = parser.parse_args(argv)
@@ -517,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     try:
-        sandbox = None if args.only_latency or args.only_marts else Sandbox(args.tickets)
+        sandbox = None if args.only_latency or args.only_marts or args.only_rate else Sandbox(args.tickets)
         try:
             if sandbox is None:
                 pass
@@ -530,11 +646,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if sandbox is not None:
                 sandbox.close()
-        if not args.no_latency and not args.only_rss and not args.only_marts:
+        if not args.no_latency and not (args.only_rss or args.only_marts or args.only_rate):
             bench.latency()
-        if (args.rss_1m or args.only_rss) and not args.only_marts:
+        if not args.no_rate and not (args.only_rss or args.only_latency or args.only_marts):
+            bench.rate_limited()
+        if (args.rss_1m and not (args.only_rate or args.only_marts)) or args.only_rss:
             bench.rss_1m()
-        if not args.no_transforms and not args.only_rss and not args.only_latency:
+        if not args.no_transforms and not (args.only_rss or args.only_latency or args.only_rate):
             bench.log("marts build: before (b962017's runner) and after (dbt), 100,000 and 1,000,000 tickets")
             bench.extra["marts"] = marts_build.compare([100_000, 1_000_000], args.marts_runs)
     finally:
@@ -546,7 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"bench-{stamp}-{args.tickets}{'-rss' if args.rss_1m or args.only_rss else ''}.json"
+    suffix = "-rate" if args.only_rate else "-rss" if args.rss_1m or args.only_rss else ""
+    path = RESULTS / f"bench-{stamp}-{args.tickets}{suffix}.json"
     path.write_bytes(orjson.dumps({
         "args": vars(args), "machine": info, "seconds_total": time.perf_counter() - started,
         "runs": [dict(asdict(r), tickets_per_s=r.tickets_per_s) for r in bench.runs],
