@@ -7,6 +7,8 @@ the second look at the estimate, the probe and the cap.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from pipelines.usercom.pacing import FIRST_GUESS, HEADROOM, PROBE_EVERY_SECONDS, PROBE_STEP, Pacer
@@ -108,3 +110,12 @@ def test_throttled_before_anything_got_through_it_starts_from_a_first_guess():
     pacer.throttled(sent_at=clock.now, retry_after=2.0)
     assert pacer.rate == pytest.approx(FIRST_GUESS * HEADROOM)
     assert pacer.reserve_slot() == pytest.approx(clock.now + 2.0)
+
+
+def test_a_caller_late_to_its_slot_moves_the_next_slot_back_so_two_never_leave_together():
+    moments = iter([100.0, 100.0, 100.0, 100.05, 100.06])  # made, slot taken, no wait, left 50 ms late, next slot
+    pacer = Pacer(requests_per_second=10.0, clock=lambda: next(moments))
+    halt = threading.Event()
+    halt.set()
+    assert pacer.wait_for_slot(halt) == 100.05
+    assert pacer.reserve_slot() == pytest.approx(100.15)  # not 100.1: a tenth of a second after the late one left
