@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -149,12 +150,12 @@ def rest_api(base_url: str, data_dir: Path, parquet: bool) -> dict:
 
 
 def transforms(data_dir: Path) -> dict:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from transforms.runner import build
 
     started = time.perf_counter()
-    result = build(data_dir / "tickets.duckdb", as_of=datetime(2024, 6, 1, tzinfo=timezone.utc))
+    result = build(data_dir / "tickets.duckdb", as_of=datetime(2024, 6, 1, tzinfo=UTC))
     seconds = time.perf_counter() - started
     models = getattr(result, "models", None)
     return {"seconds": seconds, "tickets": 0, "models": len(models) if models is not None else None}

@@ -129,7 +129,8 @@ def compare(sizes: list[int], runs: int) -> dict:
 
 def render(figures: dict) -> str:
     """The before/after table and the targets at 1,000,000 tickets."""
-    lines = [f"{'marts build (DuckDB)':<28}{'before s':>10}{'after s':>10}{'after/before':>14}{'before RSS':>12}{'after RSS':>11}"]
+    lines = [f"{'marts build (DuckDB)':<28}{'before s':>10}{'after s':>10}{'after/before':>14}{'before RSS':>12}"
+             f"{'after RSS':>11}"]
     for tickets, f in figures.items():
         lines.append(f"{f'{tickets:,} tickets':<28}{f['before']['seconds']:>10.1f}{f['after']['seconds']:>10.1f}"
                      f"{f['after']['seconds'] / f['before']['seconds']:>13.2f}x{f['before']['rss_mb']:>10.0f}MB"

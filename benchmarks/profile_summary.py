@@ -47,7 +47,8 @@ def summarise(path: str, top: int = 12) -> dict:
         for label in set(frames):
             inclusive[label] += n
         own[frames[-1]] += n
-    share = lambda c: [(round(100 * v / total, 1), k) for k, v in c.most_common(top)] if total else []
+    def share(c):
+        return [(round(100 * v / total, 1), k) for k, v in c.most_common(top)] if total else []
     return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
+from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.terminal_progress import run_progress
-from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 from transforms.errors import TransformError
@@ -19,7 +19,7 @@ from transforms.errors import TransformError
 DEMO_TICKETS = 5000
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -39,7 +39,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def explain(error: BaseException) -> str:
     """The most specific message in an exception chain: ours when we raised one, else the innermost."""
     chain, seen = [], set()
-    current: Optional[BaseException] = error
+    current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         chain.append(current)
@@ -138,7 +138,7 @@ def _check_marts_destination(directory: Path, destination: str) -> None:
     warehouse.check_supported(warehouse.destination_type(make_pipeline(directory, destination)))
 
 
-def _build_marts(directory: Path, destination: str, as_of: Optional[datetime], policy: Optional[str]) -> None:
+def _build_marts(directory: Path, destination: str, as_of: datetime | None, policy: str | None) -> None:
     from pipelines.load import make_pipeline
     from transforms.build import build_marts
 
@@ -155,11 +155,10 @@ def _build_marts(directory: Path, destination: str, as_of: Optional[datetime], p
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
-    from pipelines.sandbox.generate import DEFAULT_NOW
-
     from pipelines.load import private_files
     from pipelines.lock import RunLock
+    from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
+    from pipelines.sandbox.generate import DEFAULT_NOW
 
     directory = _data_dir(args)
     as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
@@ -206,10 +205,10 @@ def _as_of(value: str) -> datetime:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-06-01T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _statuses(value: Optional[str]) -> Optional[list[str]]:
+def _statuses(value: str | None) -> list[str] | None:
     if not value:
         return None
     chosen = [x.strip() for x in value.split(",") if x.strip()]
@@ -235,10 +234,12 @@ def _parser() -> argparse.ArgumentParser:
     def outputs(sub: argparse.ArgumentParser) -> None:
         data(sub)
         sub.add_argument("--destination", default="duckdb",
-                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt destination name")
+                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), "
+                              "or any dlt destination name")
 
     def sla(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--as-of", type=_as_of, help="the moment SLA metrics are computed at (default: the policy file's, else now)")
+        sub.add_argument("--as-of", type=_as_of,
+                         help="the moment SLA metrics are computed at (default: the policy file's, else now)")
         sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
 
     def marts_destination(sub: argparse.ArgumentParser) -> None:

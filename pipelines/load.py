@@ -8,10 +8,10 @@ import re
 import shutil
 import stat
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 import dlt
 import duckdb
@@ -88,7 +88,7 @@ class RunSummary:
     tickets_before: int
     tickets_after: int
     location: str
-    parquet_dir: Optional[Path] = None
+    parquet_dir: Path | None = None
     load_ids: list[str] = field(default_factory=list)
     resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
 
@@ -130,7 +130,8 @@ class RunSummary:
         listed = [x for x in self.report.listings.values() if not x.stopped]
         for x in listed:
             out.append(f"{'all' if x.unfiltered else x.status:<10}{x.pages:>7}{x.received:>10}"
-                       f"{x.api_count if x.api_count is not None else '-':>11}{x.kept:>9}{x.skipped_unchanged:>11}{x.rejected:>10}")
+                       f"{x.api_count if x.api_count is not None else '-':>11}{x.kept:>9}{x.skipped_unchanged:>11}"
+                       f"{x.rejected:>10}")
         out += self._api_notes()
         for x in listed:
             if x.api_count_last is not None and x.api_count is not None and x.api_count_last != x.api_count:
@@ -143,7 +144,8 @@ class RunSummary:
         out.append(f"{loaded} tickets loaded ({self.new_tickets} new, {loaded - self.new_tickets} updated or re-read), "
                    f"{self.rejected} rejected, {self.tickets_after} in total, in {self.seconds:.1f} s")
         if self.report.repeated:
-            out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; the newest version was kept")
+            out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; "
+                       "the newest version was kept")
         if self.rejected:
             out.append(f"rejected tickets are kept with their raw JSON and reason in {DATASET_NAME}.{settings.REJECTS_TABLE}")
         out.append(f"data: {self.location}" + (f"; parquet: {self.parquet_dir}" if self.parquet_dir else ""))
@@ -154,11 +156,11 @@ def run_pipeline(
     directory: Path,
     *,
     destination: str = "duckdb",
-    statuses: Optional[Sequence[str]] = None,
+    statuses: Sequence[str] | None = None,
     full_refresh: bool = False,
-    source_overrides: Optional[dict] = None,
+    source_overrides: dict | None = None,
     lock_wait_seconds: float = 0.0,
-    progress: Optional[ListingProgress] = None,
+    progress: ListingProgress | None = None,
 ) -> RunSummary:
     """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests).
 
@@ -185,8 +187,8 @@ def _prepared(directory: Path) -> Path:
     return directory
 
 
-def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[str]], full_refresh: bool,
-                source_overrides: Optional[dict], progress: Optional[ListingProgress]) -> RunSummary:
+def _run_locked(directory: Path, destination: str, statuses: Sequence[str] | None, full_refresh: bool,
+                source_overrides: dict | None, progress: ListingProgress | None) -> RunSummary:
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
@@ -227,7 +229,7 @@ def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[s
 
 
 @contextmanager
-def _database_held_open(database: Optional[Path]):
+def _database_held_open(database: Path | None):
     """Keeps one connection to `database` open while dlt loads into it.
 
     DuckDB checkpoints a file when its last connection closes, and dlt opens and closes its own for every
@@ -293,7 +295,8 @@ def _remove_orphaned_extracts(pipeline: dlt.Pipeline) -> None:
 
 def _restrict(directory: Path) -> None:
     """The DuckDB file (and its WAL) readable by the owner only, and dlt's state folder private, whatever created them."""
-    for path, mode in ((directory / DUCKDB_FILE, 0o600), (directory / (DUCKDB_FILE + ".wal"), 0o600), (directory / ".dlt", 0o700)):
+    private = ((directory / DUCKDB_FILE, 0o600), (directory / (DUCKDB_FILE + ".wal"), 0o600), (directory / ".dlt", 0o700))
+    for path, mode in private:
         try:
             if path.exists():
                 path.chmod(mode)

@@ -8,14 +8,14 @@ lock behind. The file keeps the holder's pid and start time, only to name it in 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
 from pipelines.usercom.errors import UsercomError
 
@@ -42,9 +42,9 @@ class RunLock:
     def __init__(self, directory: Path, wait_seconds: float = 0.0) -> None:
         self.path = Path(directory) / LOCK_FILE
         self.wait_seconds = max(0.0, wait_seconds)
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         key = (str(self.path.resolve()), threading.get_ident())
         with _held_lock:
             if key in _held:
@@ -75,11 +75,9 @@ class RunLock:
                     ) from None
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        try:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only the holder's name is missing
             os.pwrite(fd, f"pid {os.getpid()}, started {started}, {' '.join(_safe_argv())}\n".encode(), 0)
-        except OSError:  # a full disk: the lock holds all the same, only the holder's name is missing
-            pass
         self._fd = fd
         with _held_lock:
             _held[key] = 1

@@ -18,7 +18,8 @@ def publish_parquet(database: Path, out_dir: Path, schema: str) -> Path:
     """Writes `<out_dir>/<table>.parquet` for every table of `schema` (dlt's own `_dlt_*` tables excluded)."""
     with duckdb.connect(str(database), read_only=True) as con:
         tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\' ORDER BY 1",
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\' ORDER BY 1",
             [schema],
         ).fetchall()]
         written = write_parquet_files(con, tables, out_dir, schema=schema)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -13,7 +13,7 @@ from pipelines.usercom.tracker import RunTracker
 from pipelines.usercom.typing import TypeRegistry
 from tests.conftest import seed_tickets
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def flatten(tickets, registry=None, tombstones=False):

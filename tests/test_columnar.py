@@ -8,7 +8,7 @@ flattener alone gives; and the sandbox's pages all go the columnar way.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pyarrow as pa
@@ -25,7 +25,7 @@ from pipelines.usercom.typing import TypeRegistry
 from tests.conftest import query, run, seed_tickets
 from tests.test_fuzz import EXAMPLES
 
-UTC = timezone.utc
+UTC = UTC
 OBSERVED = datetime(2024, 1, 1, tzinfo=UTC)
 
 

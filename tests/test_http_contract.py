@@ -109,8 +109,8 @@ def test_unknown_status_is_refused_before_any_request(tmp_path):
 
 
 def test_retry_after_is_read_as_seconds_zero_or_an_http_date():
-    from email.utils import formatdate
     import time
+    from email.utils import formatdate
 
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("0") == 0.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -10,7 +10,7 @@ from pipelines.usercom.cursor import VERSIONS_KEY, VersionLog
 from pipelines.usercom.growing_column import GrowingColumn
 from pipelines.usercom.tracker import RunTracker, to_micros
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def micros(minutes: int) -> int:

@@ -8,8 +8,8 @@ It writes nothing. Each finding says whether a run copes with it; the verdict sa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
 from pipelines.usercom import settings
@@ -69,10 +69,10 @@ class CheckReport:
 class _Listing:
     """The first page of one listing as the check read it."""
 
-    status: Optional[str]
+    status: str | None
     url: str
-    count: Optional[int]
-    next_url: Optional[str]
+    count: int | None
+    next_url: str | None
     tickets: list
 
 
@@ -106,7 +106,7 @@ def check_account(client: TicketsClient, statuses: Sequence[str]) -> CheckReport
     return report
 
 
-def _first_page(client: TicketsClient, session: Transport, status: Optional[str], stats: ListingStats,
+def _first_page(client: TicketsClient, session: Transport, status: str | None, stats: ListingStats,
                 headers: dict[str, str]) -> _Listing:
     url = client.first_url(status)
     answer = _get(client, session, url, stats, headers)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from hashlib import sha256
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -55,7 +56,7 @@ class _Names:
     overwriting a value. Empty names and dlt's own `_dlt` prefix are not usable either.
     """
 
-    def __init__(self, naming: Optional[NamingConvention] = None) -> None:
+    def __init__(self, naming: NamingConvention | None = None) -> None:
         self._naming = naming or SnakeCase()
         self._cache: dict[str, str] = {}
 
@@ -80,7 +81,7 @@ class _Columns:
     """Column lists of one table under construction, with the rows that failed typing."""
 
     def __init__(self, table: str, rows: int, registry: TypeRegistry, errors: dict[int, str],
-                 names: Optional[_Names] = None) -> None:
+                 names: _Names | None = None) -> None:
         self.table_name = table
         self.rows = rows
         self.registry = registry
@@ -88,7 +89,7 @@ class _Columns:
         self.names = names or _Names()
         self.data: dict[str, tuple[pa.DataType, list | pa.Array]] = {}
 
-    def _claim(self, name: str, values: list[Any]) -> Optional[str]:
+    def _claim(self, name: str, values: list[Any]) -> str | None:
         """The stored name of a new column; None, rejecting each row that has a value, when it is taken or unusable."""
         stored = self.names(name)
         if stored and stored not in self.data:
@@ -220,7 +221,7 @@ class PageFlattener:
     """Turns the pages of one run into Arrow tables; one instance serves every status listing."""
 
     def __init__(self, registry: TypeRegistry, tracker: RunTracker, *, tombstone_empty_lists: bool, observed_at: datetime,
-                 naming: Optional[NamingConvention] = None) -> None:
+                 naming: NamingConvention | None = None) -> None:
         self.registry = registry
         self.tracker = tracker
         self.tombstone_empty_lists = tombstone_empty_lists
@@ -279,7 +280,7 @@ class PageFlattener:
             page.rejected = len(rejects)
             return page
         rows = candidates
-        identity = list(zip(ids, stamps))
+        identity = list(zip(ids, stamps, strict=True))
 
         errors: dict[int, str] = {}
         tickets_cols = self._tickets_columns(rows, errors)

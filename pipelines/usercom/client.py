@@ -15,11 +15,11 @@ import random
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Iterator
-from urllib.parse import urljoin, urlsplit, urlunsplit, parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import orjson
 import pyarrow as pa
@@ -29,16 +29,16 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from pipelines.usercom import settings
 from pipelines.usercom.deadline import Deadline
-from pipelines.usercom.json_pages import NotColumnar, PageReader
-from pipelines.usercom.pacing import Pacer
-from pipelines.usercom.status_filter import StatusFilterCheck
-from pipelines.usercom.transport import Answer, Transport
 from pipelines.usercom.errors import (
     UsercomHTTPError,
     UsercomPaginationError,
     UsercomResponseError,
     http_error,
 )
+from pipelines.usercom.json_pages import NotColumnar, PageReader
+from pipelines.usercom.pacing import Pacer
+from pipelines.usercom.status_filter import StatusFilterCheck
+from pipelines.usercom.transport import Answer, Transport
 
 log = logging.getLogger("usercom.client")
 
@@ -257,8 +257,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _server_time(response: Answer) -> datetime | None:
@@ -361,7 +361,8 @@ class TicketsClient:
                 if fetched.next_url is not None and stats.empty_pages_in_a_row > settings.MAX_EMPTY_PAGES_IN_A_ROW:
                     raise UsercomPaginationError(
                         f"The API sent {stats.empty_pages_in_a_row} empty pages in a row that still link to a next page "
-                        f"(last: {redact_url(url)}); stopped instead of paging forever. Nothing of this run was loaded; re-run later."
+                        f"(last: {redact_url(url)}); stopped instead of paging forever. "
+                        "Nothing of this run was loaded; re-run later."
                     )
                 if stats.first_count is None:
                     stats.first_count = fetched.count

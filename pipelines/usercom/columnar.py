@@ -13,7 +13,7 @@ instead (the column types registered on the way are the ones it registers for th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +36,7 @@ class _TableColumns:
     """The columns of one table under construction, by the name dlt stores them under."""
 
     table: str
-    flattener: "PageFlattener"
+    flattener: PageFlattener
     arrays: dict[str, pa.Array] = field(default_factory=dict)
 
     def _claim(self, name: str) -> str:
@@ -70,22 +70,22 @@ class _TableColumns:
         registered = self.flattener.registry.resolve_inferred(self.table, stored, array.type)
         self.arrays[stored] = _fit(stored, array, registered)
 
-    def object(self, prefix: str, array: pa.StructArray, known: Optional[dict[str, pa.DataType]]) -> None:
+    def object(self, prefix: str, array: pa.StructArray, known: dict[str, pa.DataType] | None) -> None:
         """A struct column → `prefix__key` columns (`key` at a child table's top), known keys first."""
-        children = dict(zip((f.name for f in array.type), array.flatten()))  # flatten() carries the struct's nulls
+        children = dict(zip((f.name for f in array.type), array.flatten(), strict=True))  # flatten() carries the struct's nulls
         for key, arrow_type in (known or {}).items():
             self.known(_join(prefix, key), arrow_type, children.pop(key))
         for key, child in children.items():
             self.discovered(_join(prefix, key), child)
 
 
-def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, cursor: UpdatedSince,
+def flatten_tickets(flattener: PageFlattener, tickets: pa.StructArray, *, cursor: UpdatedSince,
                     versions: VersionLog) -> FlatPage:
     """The tables of one page, as `PageFlattener.flatten` makes them; raises NotColumnar to hand the page back."""
     page = FlatPage()
     if tickets.null_count:
         raise NotColumnar("a ticket is not an object")
-    fields = dict(zip((f.name for f in tickets.type), tickets.flatten()))
+    fields = dict(zip((f.name for f in tickets.type), tickets.flatten(), strict=True))
     unknown = sorted(set(fields) - KNOWN_TOP_FIELDS)
     for key in unknown:
         if pat.is_list(fields[key].type) and fields[key].null_count < len(tickets):
@@ -136,10 +136,10 @@ def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, curs
     return page
 
 
-def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: np.ndarray,
-                  stamps: np.ndarray) -> dict[str, tuple[Optional[pa.Table], np.ndarray]]:
+def _child_tables(flattener: PageFlattener, fields: dict[str, pa.Array], ids: np.ndarray,
+                  stamps: np.ndarray) -> dict[str, tuple[pa.Table | None, np.ndarray]]:
     """Per child table: its rows for these tickets (None when it has none to send) and each ticket's list length."""
-    out: dict[str, tuple[Optional[pa.Table], np.ndarray]] = {}
+    out: dict[str, tuple[pa.Table | None, np.ndarray]] = {}
     for name, known in s.LIST_FIELDS.items():
         table = flattener.names(CHILD_PREFIX + name)
         if not table.startswith(CHILD_PREFIX) or table in out:

@@ -7,9 +7,9 @@ its exact version (id, updated_at) was loaded by the last run inside the cursor'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class UpdatedSince:
     _sorted: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_state(cls, state: dict, full_refresh: bool) -> "UpdatedSince":
+    def from_state(cls, state: dict, full_refresh: bool) -> UpdatedSince:
         """The cursor stored in a resource state, or an empty one for a first run or a full refresh."""
         if full_refresh or not state.get(STATE_KEY):
             return cls()
@@ -37,7 +37,7 @@ class UpdatedSince:
         return cls(to_micros(datetime.fromisoformat(state[STATE_KEY])), versions)
 
     @classmethod
-    def oldest(cls, cursors: Iterable["UpdatedSince"]) -> "UpdatedSince":
+    def oldest(cls, cursors: Iterable[UpdatedSince]) -> UpdatedSince:
         """One cursor for a listing that reads what several listings read: the earliest `since` (none when any
         has none) and every version any of them loaded, so nothing one of them would re-read is skipped."""
         cursors = list(cursors)
@@ -118,6 +118,6 @@ class VersionLog:
         if len(self._ids):
             ids, stamps = self._ids.values(), self._stamps.values()
             recent = stamps >= since
-            versions = {str(i): s for i, s in zip(ids[recent].tolist(), stamps[recent].tolist())}
+            versions = {str(i): s for i, s in zip(ids[recent].tolist(), stamps[recent].tolist(), strict=True)}
         state[STATE_KEY] = cursor.isoformat()
         state[VERSIONS_KEY] = versions

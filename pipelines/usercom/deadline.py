@@ -11,12 +11,12 @@ pool hands a connection to a request), which records the connection in the threa
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
 import threading
 import time
-from typing import Optional
 
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -32,12 +32,12 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
-        self._due: list[tuple[float, int, "Deadline"]] = []
+        self._due: list[tuple[float, int, Deadline]] = []
         self._wake = threading.Condition()
         self._sequence = itertools.count()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
-    def watch(self, deadline: "Deadline", seconds: float) -> None:
+    def watch(self, deadline: Deadline, seconds: float) -> None:
         """Calls `deadline._expire()` after `seconds`, unless it is done by then."""
         with self._wake:
             heapq.heappush(self._due, (time.monotonic() + seconds, next(self._sequence), deadline))
@@ -71,7 +71,7 @@ class Deadline:
         self._done = False
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         _current.deadline = self
         self._arm(self.seconds)
         return self
@@ -107,10 +107,8 @@ class Deadline:
 def _shut(connection) -> None:
     sock = getattr(connection, "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class _Tracked:

@@ -28,7 +28,8 @@ class UsercomPaginationError(UsercomError):
 
 HINTS_BY_STATUS = {
     400: "the request was malformed; check `status_param` and `statuses` in [sources.usercom]",
-    401: "the API key was rejected; set a valid key as SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml",
+    401: "the API key was rejected; set a valid key as SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] "
+         "in .dlt/secrets.toml",
     403: "the key is not allowed to read this endpoint; give the key's user access to tickets in User.com",
     404: "no such resource; check SOURCES__USERCOM__SUBDOMAIN (or SOURCES__USERCOM__BASE_URL)",
 }

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 import pyarrow as pa
 import pyarrow.json as pj
@@ -40,8 +39,8 @@ class ArrowPage:
     """A page as parsed by the JSON reader: its tickets as one Arrow struct array."""
 
     tickets: pa.StructArray
-    count: Optional[int]
-    next_url: Optional[str]
+    count: int | None
+    next_url: str | None
 
 
 def _as_text(arrow_type: pa.DataType) -> pa.DataType:
@@ -81,7 +80,7 @@ class PageReader:
         return ArrowPage(tickets=self._tickets(page), count=page.column("count")[0].as_py(),
                          next_url=page.column("next")[0].as_py())
 
-    def read_many(self, bodies: list[bytes], next_urls: list[Optional[str]]) -> pa.StructArray:
+    def read_many(self, bodies: list[bytes], next_urls: list[str | None]) -> pa.StructArray:
         """The tickets of several pages, parsed in one call, as one struct array; raises NotColumnar when any
         page must be read on its own. `next_urls` are the links already read from the pages' heads."""
         if any(b"\n" in body for body in bodies):  # a page per line: a pretty-printed page is read alone
@@ -134,7 +133,7 @@ class PageReader:
         return table
 
 
-def _declared(known: pa.DataType, parsed: pa.DataType) -> Optional[pa.DataType]:
+def _declared(known: pa.DataType, parsed: pa.DataType) -> pa.DataType | None:
     """`parsed` with what the reader inferred turned into what later pages should declare; None when it inferred
     nothing new. Timestamps the reader inferred from text become text; fields it saw only as null stay undeclared.
     """
@@ -161,7 +160,7 @@ def _declared(known: pa.DataType, parsed: pa.DataType) -> Optional[pa.DataType]:
     return None
 
 
-def _inferred(arrow_type: pa.DataType) -> Optional[pa.DataType]:
+def _inferred(arrow_type: pa.DataType) -> pa.DataType | None:
     """What to declare for a field the reader inferred: None (leave it to inference) for null, text for timestamps."""
     if pat.is_null(arrow_type):
         return None

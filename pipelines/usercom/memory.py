@@ -7,8 +7,8 @@ was 326 MB, and none of it came back; with the system allocator it was 308 MB, a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pyarrow as pa
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterator, Optional, Sequence
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import dlt
@@ -99,7 +99,7 @@ class RunReport:
             return self.listings.setdefault(status, ListingReport(status))
 
 
-def resolve_base_url(subdomain: Optional[str], base_url: Optional[str]) -> str:
+def resolve_base_url(subdomain: str | None, base_url: str | None) -> str:
     """The API root: `base_url` when set, else the subdomain's; fails with the fix when neither is set."""
     if base_url:
         return base_url if base_url.endswith("/") else base_url + "/"
@@ -125,7 +125,8 @@ def check_transport(base_url: str, allow_insecure_http: bool) -> None:
             f"Refused the plain http:// base URL on {host}: the API key would travel unencrypted. Use https://, "
             "or pass --allow-insecure-http (allow_insecure_http = true under [sources.usercom]) if you really mean it."
         )
-    raise UsercomConfigError(f"The base URL must be an https:// URL with a host, like {s.BASE_URL_TEMPLATE.format(subdomain='acme')}.")
+    raise UsercomConfigError(
+        f"The base URL must be an https:// URL with a host, like {s.BASE_URL_TEMPLATE.format(subdomain='acme')}.")
 
 
 def _is_loopback(host: str) -> bool:
@@ -139,11 +140,11 @@ def _is_loopback(host: str) -> bool:
 
 def make_client(
     api_key: TSecretStrValue = dlt.secrets.value,
-    subdomain: Optional[str] = dlt.config.value,
-    base_url: Optional[str] = None,
+    subdomain: str | None = dlt.config.value,
+    base_url: str | None = None,
     *,
     status_param: str = s.STATUS_PARAM,
-    page_size: Optional[int] = None,
+    page_size: int | None = None,
     max_attempts: int = s.MAX_ATTEMPTS,
     max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
     backoff_base_seconds: float = s.BACKOFF_BASE_SECONDS,
@@ -151,13 +152,14 @@ def make_client(
     retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
     allow_insecure_http: bool = False,
     columnar: bool = True,
-    requests_per_second: Optional[float] = None,
+    requests_per_second: float | None = None,
 ) -> TicketsClient:
     """The API client a run (or `usercom-tickets check`) uses, from the `sources.usercom` settings (see `usercom`);
     refuses a missing key, a missing subdomain, a base URL that would send the key in clear, and a bad rate."""
     if not api_key:
         raise UsercomConfigError(
-            "Missing the User.com API key: set SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml."
+            "Missing the User.com API key: set SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] "
+            "in .dlt/secrets.toml."
         )
     if requests_per_second is not None and not requests_per_second > 0:
         raise UsercomConfigError(f"requests_per_second = {requests_per_second!r} under [sources.usercom]: give a number "
@@ -192,11 +194,11 @@ def missing_config_error(error: ConfigFieldMissingException) -> UsercomConfigErr
 @dlt.source(name="usercom")
 def usercom(
     api_key: TSecretStrValue = dlt.secrets.value,
-    subdomain: Optional[str] = dlt.config.value,
-    base_url: Optional[str] = None,
+    subdomain: str | None = dlt.config.value,
+    base_url: str | None = None,
     statuses: Sequence[str] = s.STATUSES,
     status_param: str = s.STATUS_PARAM,
-    page_size: Optional[int] = None,
+    page_size: int | None = None,
     max_attempts: int = s.MAX_ATTEMPTS,
     max_total_wait_seconds: float = s.MAX_TOTAL_WAIT_SECONDS,
     backoff_base_seconds: float = s.BACKOFF_BASE_SECONDS,
@@ -204,10 +206,10 @@ def usercom(
     retry_after_cap_seconds: float = s.RETRY_AFTER_CAP_SECONDS,
     allow_insecure_http: bool = False,
     columnar: bool = True,
-    requests_per_second: Optional[float] = None,
+    requests_per_second: float | None = None,
     full_refresh: bool = False,
-    report: Optional[RunReport] = None,
-    progress: Optional[ListingProgress] = None,
+    report: RunReport | None = None,
+    progress: ListingProgress | None = None,
 ) -> list:
     """User.com tickets of the given statuses, flattened to Arrow tables and merged on ticket id.
 
@@ -243,7 +245,8 @@ def usercom(
     run = _RunContext(
         RunTracker(listings=len(statuses)),
         # every first page is in before any listing flattens; past the wait, a listing decides on what it has
-        StatusFilterCheck(statuses, wait_seconds=min(max_total_wait_seconds + request_timeout_seconds, s.FILTER_CHECK_WAIT_SECONDS)),
+        StatusFilterCheck(statuses, wait_seconds=min(max_total_wait_seconds + request_timeout_seconds,
+                                                     s.FILTER_CHECK_WAIT_SECONDS)),
         progress or LogProgress(),
     )
     report = report if report is not None else RunReport()
@@ -257,7 +260,7 @@ class _RunContext:
         self.tracker = tracker
         self.filter_check = filter_check
         self.progress = progress
-        self._flattener: Optional[PageFlattener] = None
+        self._flattener: PageFlattener | None = None
         self._lock = threading.Lock()
 
     def flattener(self) -> PageFlattener:
@@ -269,7 +272,7 @@ class _RunContext:
                     TypeRegistry.from_dlt_schema(schema.tables), self.tracker,
                     # tombstones for emptied lists matter only when earlier rows may exist
                     tombstone_empty_lists=s.TICKETS_TABLE in schema.tables,
-                    observed_at=datetime.now(timezone.utc),
+                    observed_at=datetime.now(UTC),
                     naming=schema.naming,  # columns are named as dlt will store them
                 )
             return self._flattener

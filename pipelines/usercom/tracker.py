@@ -13,14 +13,14 @@ tickets with four child tables that is 20 MB; int32 lengths (which also kept Arr
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from pipelines.usercom.growing_column import GrowingColumn
 from pipelines.usercom.settings import CURSOR_MARGIN_SECONDS
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG = np.iinfo(np.uint8).max  # a stored length of 255 means: look it up in `_long_lengths`
 
 
@@ -35,7 +35,7 @@ class RunTracker:
 
     def __init__(self, listings: int, started_at: datetime | None = None, margin_seconds: int = CURSOR_MARGIN_SECONDS) -> None:
         self._lock = threading.Lock()
-        self._start = started_at or datetime.now(timezone.utc)
+        self._start = started_at or datetime.now(UTC)
         self._margin = timedelta(seconds=margin_seconds)
         self._max_seen: int | None = None
         self._pending = listings

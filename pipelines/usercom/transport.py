@@ -94,7 +94,7 @@ class Transport:
         """Closes the pooled connections."""
         self._adapter.close()
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc_info) -> None:

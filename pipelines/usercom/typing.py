@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import orjson
@@ -83,8 +84,8 @@ def to_timestamp(value: Any) -> datetime:
     except ValueError:
         raise NotCoercible(f"{_show(value)} is not an ISO 8601 timestamp") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 # The ISO 8601 form the API sends (date, "T", time to the second with up to 6 decimals, a zone): Arrow's cast
@@ -187,7 +188,7 @@ class TypeRegistry:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_dlt_schema(cls, tables: dict[str, dict]) -> "TypeRegistry":
+    def from_dlt_schema(cls, tables: dict[str, dict]) -> TypeRegistry:
         """Registry seeded with the column types already in a dlt schema's tables."""
         seed: dict[str, dict[str, pa.DataType]] = {}
         for name, table in tables.items():
