@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-    from pipelines.usercom.account_check import check_account
+    from pipelines.usercom.check import check_account
     from pipelines.usercom.source import configured_client, missing_config_error
 
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}

@@ -23,9 +23,10 @@ from pipelines.parquet_publish import publish_parquet
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError
-from pipelines.usercom.memory import arrow_on_system_allocator
-from pipelines.usercom.progress import ListingProgress
-from pipelines.usercom.source import RunReport, missing_config_error, usercom
+from pipelines.usercom.run.memory import arrow_on_system_allocator
+from pipelines.usercom.run.progress import ListingProgress
+from pipelines.usercom.run.report import RunReport
+from pipelines.usercom.source import missing_config_error, usercom
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"

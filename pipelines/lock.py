@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.usercom.errors import UsercomError
+from pipelines.usercom.errors import RunLockedError, UsercomError
 
 LOCK_FILE = ".usercom-run.lock"
 POLL_SECONDS = 0.2
@@ -25,12 +25,6 @@ POLL_SECONDS = 0.2
 # locks this process holds, per (lock file, thread): a thread that holds a directory may lock it again
 _held: dict[tuple[str, int], int] = {}
 _held_lock = threading.Lock()
-
-
-class RunLockedError(UsercomError):
-    """Another run holds the data directory."""
-
-    exit_code = 75  # EX_TEMPFAIL: try again later
 
 
 class RunLock:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from pipelines.usercom.progress import ListingProgress, LogProgress
+from pipelines.usercom.run.progress import ListingProgress, LogProgress
 
 
 class TerminalProgress:

@@ -17,8 +17,8 @@ import orjson
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from pipelines.usercom.client import TicketsClient
 from pipelines.usercom.errors import UsercomPaginationError
+from pipelines.usercom.http.client import TicketsClient
 from tests.conftest import page, query, run, seed_tickets
 from tests.test_faults_http import assert_failed_cleanly
 from tests.test_http_contract import self_signed_certificate

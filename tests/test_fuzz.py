@@ -21,11 +21,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.sandbox import SandboxOptions, SandboxServer
-from pipelines.usercom.arrow import PageFlattener
-from pipelines.usercom.client import parse_page_body
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.tracker import RunTracker
-from pipelines.usercom.typing import NotCoercible, TypeRegistry, to_int, to_timestamp
+from pipelines.usercom.errors import NotCoercible
+from pipelines.usercom.flatten.coercion import to_int, to_timestamp
+from pipelines.usercom.flatten.column_types import TypeRegistry
+from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.flatten.page import parse_page_body
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.tracker import RunTracker
+from pipelines.usercom.state.versions import VersionLog
 from tests.conftest import run, seed_tickets
 
 EXAMPLES = int(os.environ.get("USERCOM_FUZZ_EXAMPLES", "150"))

@@ -11,7 +11,7 @@ import certifi
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from pipelines.usercom.client import parse_retry_after
+from pipelines.usercom.http.retries import parse_retry_after
 from tests.conftest import page, query, run, seed_tickets
 
 REAL_LOOKING_KEY = "k" * 40 + "SECRET" + "q" * 18  # 64 characters, easy to grep for
@@ -120,7 +120,7 @@ def test_retry_after_is_read_as_seconds_zero_or_an_http_date():
 
 
 def test_credentials_in_a_url_are_redacted_before_any_message():
-    from pipelines.usercom.client import redact_url
+    from pipelines.usercom.http.urls import redact_url
 
     assert redact_url("https://x.user.com/api/public/tickets/?status=active&token=abc") == \
         "https://x.user.com/api/public/tickets/?status=active&token=%2A%2A%2A"

@@ -22,16 +22,13 @@ import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.types as pat
 
-from pipelines.usercom import settings as s
+from pipelines.usercom.errors import NotColumnar
+from pipelines.usercom.flatten.fields import LIST_FIELDS, OBJECT_FIELDS, TICKET_COLUMNS, TIMESTAMP
 
 # the reader's block must hold the whole body: a page is one JSON document, not one per line
 _MIN_BLOCK = 1 << 16
 # fields declared at most (an API that sends ever new keys would otherwise grow the declared type forever)
 MAX_DECLARED_FIELDS = 2_000
-
-
-class NotColumnar(Exception):
-    """A page (or a part of it) the columnar path does not take; the row-by-row path reads it instead."""
 
 
 @dataclass
@@ -45,7 +42,7 @@ class ArrowPage:
 
 def _as_text(arrow_type: pa.DataType) -> pa.DataType:
     """The declared type of a known field: timestamps are read as text and cast afterwards, as the row path does."""
-    return pa.string() if arrow_type == s.TIMESTAMP else arrow_type
+    return pa.string() if arrow_type == TIMESTAMP else arrow_type
 
 
 def _struct(fields: dict[str, pa.DataType]) -> pa.StructType:
@@ -54,9 +51,9 @@ def _struct(fields: dict[str, pa.DataType]) -> pa.StructType:
 
 def known_ticket_fields() -> dict[str, pa.DataType]:
     """The declared type of every field the code knows, as the reader should type it."""
-    fields: dict[str, pa.DataType] = {name: _as_text(t) for name, t in s.TICKET_COLUMNS.items()}
-    fields.update({name: _struct(sub) for name, sub in s.OBJECT_FIELDS.items()})
-    fields.update({name: pa.list_(_struct(sub)) for name, sub in s.LIST_FIELDS.items()})
+    fields: dict[str, pa.DataType] = {name: _as_text(t) for name, t in TICKET_COLUMNS.items()}
+    fields.update({name: _struct(sub) for name, sub in OBJECT_FIELDS.items()})
+    fields.update({name: pa.list_(_struct(sub)) for name, sub in LIST_FIELDS.items()})
     return fields
 
 

@@ -17,17 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from pipelines.usercom.growing_column import GrowingColumn
 from pipelines.usercom.settings import CURSOR_MARGIN_SECONDS
+from pipelines.usercom.state.growing_column import GrowingColumn
+from pipelines.usercom.times import from_micros
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LONG = np.iinfo(np.uint8).max  # a stored length of 255 means: look it up in `_long_lengths`
 
 
-def to_micros(value: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class RunTracker:
@@ -83,7 +79,7 @@ class RunTracker:
             evidence = max((x for x in (self._max_seen, newest_seen) if x is not None), default=None)
             if evidence is None:
                 return None
-            return min(self._start, EPOCH + timedelta(microseconds=evidence)) - self._margin
+            return min(self._start, from_micros(evidence)) - self._margin
 
     def finish_listing(self) -> bool:
         """Marks one listing done; True for the last one, which sends the run's tombstones."""

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pipelines.usercom import settings
-from pipelines.usercom.client import ListingStats, TicketsClient, parse_page_body, redact_url
-from pipelines.usercom.errors import UsercomError, UsercomHTTPError
-from pipelines.usercom.status_filter import IGNORED_SHARE
-from pipelines.usercom.transport import Transport
-from pipelines.usercom.typing import NotCoercible, to_timestamp
+from pipelines.usercom.errors import NotCoercible, UsercomError, UsercomHTTPError
+from pipelines.usercom.flatten.coercion import to_timestamp
+from pipelines.usercom.flatten.page import parse_page_body
+from pipelines.usercom.http.client import ListingStats, TicketsClient
+from pipelines.usercom.http.status_filter import IGNORED_SHARE
+from pipelines.usercom.http.transport import Transport
+from pipelines.usercom.http.urls import redact_url
 
 _RATE_HEADER = re.compile(r"^(x-)?(rate-?limit|ratelimit)|^retry-after$", re.IGNORECASE)
 _TIMESTAMP_FORMS = (

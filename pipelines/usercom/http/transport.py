@@ -25,7 +25,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util import Timeout
 
-from pipelines.usercom.deadline import DeadlineAdapter
+from pipelines.usercom.http.deadline import DeadlineAdapter
 
 
 @dataclass
