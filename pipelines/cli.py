@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
+from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, extract_and_load
+from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.terminal_progress import run_progress
 from pipelines.usercom.errors import UsercomError
@@ -22,8 +23,10 @@ DEMO_TICKETS = 5000
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
+    # the process-wide setup of every command, once, before anything loads pyarrow (run_setup.py)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    use_system_allocator()
     try:
         return args.command(args)
     except KeyboardInterrupt:
@@ -52,9 +55,6 @@ def explain(error: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
-
     directory = _data_dir(args)
     statuses = _statuses(args.statuses)
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
@@ -62,9 +62,9 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_transform:  # a destination the marts cannot be built on is refused before loading
         _check_marts_destination(directory, args.destination)
     # one lock over load and transforms: a second run waits or refuses before touching anything
-    with private_files(), RunLock(directory, args.wait_for_lock):
+    with prepared_run(directory, args.wait_for_lock):
         with run_progress() as progress:
-            summary = run_pipeline(
+            summary = extract_and_load(
                 directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
                 source_overrides=overrides, progress=progress,
             )
@@ -78,7 +78,8 @@ def _check(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
     from pipelines.usercom.check import check_account
-    from pipelines.usercom.source import configured_client, missing_config_error
+    from pipelines.usercom.errors import missing_config_error
+    from pipelines.usercom.source import configured_client
 
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
     try:
@@ -91,11 +92,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
-
     directory = _loaded_dir(args)
-    with private_files(), RunLock(directory, args.wait_for_lock):  # a nightly run may be writing
+    with prepared_run(directory, args.wait_for_lock):  # a nightly run may be writing
         _build_marts(directory, args.destination, args.as_of, args.policy)
     return 0
 
@@ -155,19 +153,16 @@ def _build_marts(directory: Path, destination: str, as_of: datetime | None, poli
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
     from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
     from pipelines.sandbox.generate import DEFAULT_NOW
 
     directory = _data_dir(args)
     as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with private_files(), RunLock(directory):  # like `run`: one at a time, files for their owner only
+    with prepared_run(directory):  # like `run`: one at a time, files for their owner only
         with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
             print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
             with run_progress() as progress:
-                summary = run_pipeline(
+                summary = extract_and_load(
                     directory, destination=args.destination, full_refresh=True,
                     source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, progress=progress,
                 )

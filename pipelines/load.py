@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import stat
@@ -18,15 +17,13 @@ import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.configuration import ParquetFormatConfiguration
 
-from pipelines.lock import RunLock
 from pipelines.parquet_publish import publish_parquet
+from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
-from pipelines.usercom.errors import UsercomConfigError
-from pipelines.usercom.run.memory import arrow_on_system_allocator
+from pipelines.usercom.errors import UsercomConfigError, missing_config_error
 from pipelines.usercom.run.progress import ListingProgress
 from pipelines.usercom.run.report import RunReport
-from pipelines.usercom.source import missing_config_error, usercom
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
@@ -36,7 +33,6 @@ LOCAL_DESTINATIONS = ("duckdb", "parquet")
 # (2 cores): 1,000,000 tickets 523 MB / 10.7 s at 256MB, 458 / 12.9 at 192MB, 402 / 15.2 at 128MB; the
 # 100,000-ticket load takes ~0.2 s longer at 192MB than at 256MB.
 DUCKDB_MEMORY_LIMIT = "192MB"
-PRIVATE_UMASK = 0o077  # support data is personal data: files of a run are readable by their owner only
 
 log = logging.getLogger("usercom.load")
 
@@ -165,27 +161,29 @@ def run_pipeline(
 ) -> RunSummary:
     """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests).
 
-    Holds the data directory's run lock throughout (waiting up to `lock_wait_seconds` for another run), and
-    creates every file readable by its owner only. `progress` is told each listing's figures (default: log lines).
+    The entry point for library users: sets the run up first (run_setup.py: Arrow on the system allocator, every
+    file readable by its owner only, the data directory's run lock, waiting up to `lock_wait_seconds` for another
+    run), then `extract_and_load`. `progress` is told each listing's figures (default: log lines).
     """
-    with private_files(), RunLock(_prepared(directory), lock_wait_seconds), arrow_on_system_allocator():
-        return _run_locked(directory, destination, statuses, full_refresh, source_overrides, progress)
+    use_system_allocator()
+    with prepared_run(directory, lock_wait_seconds):
+        return extract_and_load(directory, destination=destination, statuses=statuses, full_refresh=full_refresh,
+                                source_overrides=source_overrides, progress=progress)
 
 
-@contextmanager
-def private_files():
-    """Files and folders created inside are readable by their owner only (umask 077), as is the DuckDB file."""
-    previous = os.umask(PRIVATE_UMASK)
-    try:
-        yield
-    finally:
-        os.umask(previous)
-
-
-def _prepared(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+def extract_and_load(
+    directory: Path,
+    *,
+    destination: str = "duckdb",
+    statuses: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    source_overrides: dict | None = None,
+    progress: ListingProgress | None = None,
+) -> RunSummary:
+    """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
+    one setup over the load and the marts build."""
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
-    return directory
+    return _run_locked(directory, destination, statuses, full_refresh, source_overrides, progress)
 
 
 def _run_locked(directory: Path, destination: str, statuses: Sequence[str] | None, full_refresh: bool,
@@ -193,6 +191,8 @@ def _run_locked(directory: Path, destination: str, statuses: Sequence[str] | Non
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
+    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
+
     report = RunReport()
     kwargs = dict(source_overrides or {})
     if statuses:

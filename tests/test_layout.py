@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
@@ -78,3 +81,23 @@ def test_no_module_of_pipelines_imports_itself_back_through_others():
     assert len(graph) > 40 and graph["pipelines.usercom.source"]  # the walk found the modules and their imports
     assert cycles(graph) == []
 
+
+def test_importing_every_module_sets_nothing_in_the_process():
+    # allocator, umask, logging and the run lock are set where a run starts, never on import
+    names = sorted(import_graph())
+    script = ("import importlib, logging, os, sys\n"
+              "umask = os.umask(0o022); os.umask(umask)\n"
+              f"for name in {names!r}:\n"
+              "    importlib.import_module(name)\n"
+              "print(os.environ.get('ARROW_DEFAULT_MEMORY_POOL'), os.umask(umask) == umask, logging.getLogger().handlers)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARROW_")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["None", "True", "[]"]
+
+
+def test_the_command_line_and_run_pipeline_load_no_pyarrow_before_the_run_chooses_its_allocator():
+    script = "import sys, pipelines.cli, pipelines.load; print('pyarrow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False"]

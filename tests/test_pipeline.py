@@ -323,10 +323,11 @@ def test_a_run_keeps_pandas_out_and_arrow_on_the_system_allocator(sandbox, data_
     # pyarrow imports pandas (31 MB resident, 0.2-0.5 s) on its first `pa.array`, `pa.scalar` or `to_numpy`;
     # the columnar path goes through buffers instead. Arrow's mimalloc pool kept freed pages in idle threads.
     server = sandbox(tickets=300)
+    # the allocator is chosen where the run starts (run_pipeline, the command line), not on import
     script = ("import sys, pathlib\n"
               "from pipelines.load import run_pipeline\n"
-              "import pyarrow as pa\n"
               "summary = run_pipeline(pathlib.Path(sys.argv[1]))\n"
+              "import pyarrow as pa\n"
               "listings = summary.report.listings.values()\n"
               "print(sum(x.kept for x in listings), sum(x.pages_row_by_row for x in listings), 'pandas' in sys.modules, "
               "pa.default_memory_pool().backend_name)\n")

@@ -7,6 +7,8 @@ subclasses. Raised and caught inside the extract layer, never seen by a user: `N
 
 from __future__ import annotations
 
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
 
 class UsercomError(Exception):
     """Base of every error the source raises on purpose."""
@@ -53,6 +55,14 @@ def http_error(status_code: int, url: str, server_message: str) -> UsercomHTTPEr
     hint = HINTS_BY_STATUS.get(status_code, "see the server's message")
     detail = f" Server said: {server_message[:300]}" if server_message else ""
     return UsercomHTTPError(f"User.com API answered {status_code} for GET {url}: {hint}.{detail}", status_code, url)
+
+
+def missing_config_error(error: ConfigFieldMissingException) -> UsercomConfigError:
+    """The one-line error for settings dlt could not find, saying where to set them."""
+    return UsercomConfigError(
+        f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
+        "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
+    )
 
 
 # ----- signals inside the extract layer ------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.configuration.inject import with_config
 from dlt.common.typing import TSecretStrValue
 
@@ -66,14 +65,6 @@ def configured_client(**overrides) -> tuple[TicketsClient, list[str]]:
     client = with_config(make_client, sections=("sources", "usercom"))(**overrides)
     statuses = dlt.config.get("sources.usercom.statuses", list) or s.STATUSES
     return client, list(dict.fromkeys(statuses))
-
-
-def missing_config_error(error: ConfigFieldMissingException) -> UsercomConfigError:
-    """The one-line error for settings dlt could not find, saying where to set them."""
-    return UsercomConfigError(
-        f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
-        "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
-    )
 
 
 @dlt.source(name="usercom")
