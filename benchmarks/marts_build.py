@@ -43,13 +43,13 @@ def build_once(which: str, data_dir: Path) -> dict:
         import duckdb
 
         from pipelines.load import make_pipeline
+        from pipelines.parquet_publish import publish_parquet
         from transforms.build import build_marts
         from transforms.catalog import mart_names
-        from transforms.publish import publish_parquet
 
         build_marts(make_pipeline(data_dir), as_of=AS_OF)
         with duckdb.connect(str(data_dir / "tickets.duckdb"), read_only=True) as con:
-            publish_parquet(con, mart_names(), data_dir / "marts")
+            publish_parquet(con, mart_names(), data_dir / "marts", "analytics")
     return {"seconds": time.perf_counter() - started}
 
 

@@ -17,7 +17,7 @@ import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.configuration import ParquetFormatConfiguration
 
-from pipelines.parquet_publish import publish_parquet
+from pipelines.parquet_publish import publish_parquet, schema_tables
 from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
@@ -224,9 +224,17 @@ def _run_locked(directory: Path, destination: str, statuses: Sequence[str] | Non
         resumed_load_ids=resumed,
     )
     if destination == "parquet":
-        summary.parquet_dir = publish_parquet(directory / DUCKDB_FILE, directory / "parquet" / DATASET_NAME, DATASET_NAME)
+        summary.parquet_dir = _publish_raw_parquet(directory)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _publish_raw_parquet(directory: Path) -> Path:
+    """`<directory>/parquet/usercom/<table>.parquet` for every raw table, exactly the current state."""
+    out_dir = directory / "parquet" / DATASET_NAME
+    with duckdb.connect(str(directory / DUCKDB_FILE), read_only=True) as con:
+        publish_parquet(con, schema_tables(con, DATASET_NAME), out_dir, DATASET_NAME, remove_others=True)
+    return out_dir
 
 
 @contextmanager

@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from pipelines import parquet_publish
 from pipelines.bi_publish import publish_local_marts
 from pipelines.load import make_pipeline
 from tests.test_http_contract import cli
-from transforms import dbt_runner, publish
+from transforms import dbt_runner
 from transforms.build import build_marts
 from transforms.catalog import PROJECT_DIR, load_mart_docs
 from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
@@ -678,9 +679,9 @@ def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch, tm
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(publish.os, "replace", failing_second_replace)
+    monkeypatch.setattr(parquet_publish.os, "replace", failing_second_replace)
     with duckdb.connect(str(db), read_only=True) as con, pytest.raises(OSError, match="disk full"):
-        publish.publish_parquet(con, MARTS, marts_dir)
+        parquet_publish.publish_parquet(con, MARTS, marts_dir, "analytics")
     (src, dst), _ = moves
     assert src.parent == dst.parent == marts_dir and src.name != dst.name
     assert sorted(p.name for p in marts_dir.iterdir()) == sorted(before)  # the failed temp file is gone
