@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import certifi
@@ -152,3 +156,43 @@ def test_https_loads_with_the_certificate_trusted_through_requests_ca_bundle_and
     assert "TLS certificate of 127.0.0.1 was refused" in message and "REQUESTS_CA_BUNDLE" in message
     assert SANDBOX_API_KEY not in message
     assert "attempt(s)" not in message  # refused at once: no retry can change a certificate
+
+
+def test_a_proxy_named_in_the_environment_carries_every_request(sandbox, data_dir, monkeypatch):
+    # an HTTP forward proxy on loopback: it receives each request with the absolute URL and relays it
+    server = sandbox(tickets=120, page_size=50)
+    relayed = []
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the proxy itself goes straight out
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            relayed.append(self.path)
+            forwarded = urllib.request.Request(self.path, headers={k: v for k, v in self.headers.items()
+                                                                   if k.lower() not in ("host", "proxy-connection")})
+            try:
+                with direct.open(forwarded) as upstream:
+                    status, body = upstream.status, upstream.read()
+            except urllib.error.HTTPError as error:
+                status, body = error.code, error.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        summary = run(server, data_dir)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert summary.tickets_after == 120
+    assert relayed and all(p.startswith(server.base_url + "tickets/") for p in relayed)
+    assert len(relayed) == server.stats["requests"]
