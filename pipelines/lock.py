@@ -22,7 +22,6 @@ LOCK_FILE = ".usercom-run.lock"
 POLL_SECONDS = 0.2
 
 
-
 class RunLock:
     """Context manager: holds the data directory's run lock, waiting up to `wait_seconds` for it. Taken once per
     run, where the run starts (`run_setup.prepared_run`)."""

@@ -188,7 +188,6 @@ class _Columns:
         return flat_table(self.table_name, arrays)
 
 
-
 class RowPath:
     """Flattens a page's tickets given as parsed JSON, one value at a time where it must: takes every page."""
 

@@ -30,6 +30,7 @@ class Body:
 
     @property
     def size(self) -> int:
+        """How many tickets the page holds."""
         return len(self.results) if self.results is not None else len(self.tickets)
 
     def statuses(self) -> list:
@@ -55,6 +56,7 @@ class Fetched:
 
     @property
     def deferred(self) -> bool:
+        """Whether its tickets are left for a batch."""
         return self.body is None
 
 
@@ -95,6 +97,8 @@ def page_head(content: bytes) -> _Head | None:
 
 
 def decode_page(response: Answer, url: str) -> tuple[dict, bool]:
+    """The JSON of a 200 answer's body and whether it needed the lenient parser; `Retryable` when it is not JSON
+    (a proxy's error page, a body cut short), `UsercomResponseError` when it is JSON but not a ticket page."""
     try:
         doc, lenient = parse_page_body(response.content)
     except (ValueError, requests.RequestException) as error:
@@ -114,6 +118,7 @@ def decode_page(response: Answer, url: str) -> tuple[dict, bool]:
 
 
 def server_message(response: Answer) -> str:
+    """What the server said in an error answer: its `detail`, else the start of the body."""
     try:
         body = orjson.loads(response.content)
         if isinstance(body, dict) and "detail" in body:

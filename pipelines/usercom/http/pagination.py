@@ -20,8 +20,6 @@ from pipelines.usercom.http.urls import redact_url
 log = logging.getLogger("usercom.client")
 
 
-
-
 def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | None = None,
                filter_check: StatusFilterCheck | None = None) -> Iterator[Page]:
     """Yields the tickets of the listing for `status`, refusing foreign hosts and loops: a `Page` per batch of

@@ -24,8 +24,6 @@ from pipelines.usercom.times import from_micros
 _LONG = np.iinfo(np.uint8).max  # a stored length of 255 means: look it up in `_long_lengths`
 
 
-
-
 class RunTracker:
     """Shared by every status listing of a run; safe to use from several threads."""
 
