@@ -16,7 +16,7 @@ import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.http.retries import parse_retry_after
-from tests.conftest import page, query, run, seed_tickets
+from tests.conftest import page, query, reply, run, seed_tickets
 
 REAL_LOOKING_KEY = "k" * 40 + "SECRET" + "q" * 18  # 64 characters, easy to grep for
 
@@ -174,11 +174,7 @@ def test_a_proxy_named_in_the_environment_carries_every_request(sandbox, data_di
                     status, body = upstream.status, upstream.read()
             except urllib.error.HTTPError as error:
                 status, body = error.code, error.read()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, status, body)
 
         def log_message(self, *args):
             pass

@@ -119,22 +119,8 @@ def _attach(connection) -> None:
         deadline.attach(connection)
 
 
-class DeadlineHTTPConnection(HTTPConnection):
-    """An http connection that a request's `Deadline` can cut off (it reports itself when it connects or sends)."""
-
-    def connect(self) -> None:
-        """Connects, reachable by the thread's deadline from the start."""
-        _attach(self)
-        super().connect()
-
-    def request(self, *args, **kwargs) -> None:
-        """Sends a request (on a new or a kept-alive connection), reachable by the thread's deadline."""
-        _attach(self)
-        super().request(*args, **kwargs)
-
-
-class DeadlineHTTPSConnection(HTTPSConnection):
-    """`DeadlineHTTPConnection` over TLS."""
+class _ReportsToDeadline:
+    """A connection that a request's `Deadline` can cut off: it reports itself when it connects or sends."""
 
     def connect(self) -> None:
         """Connects (TLS handshake included), reachable by the thread's deadline from the start."""
@@ -145,6 +131,14 @@ class DeadlineHTTPSConnection(HTTPSConnection):
         """Sends a request (on a new or a kept-alive connection), reachable by the thread's deadline."""
         _attach(self)
         super().request(*args, **kwargs)
+
+
+class DeadlineHTTPConnection(_ReportsToDeadline, HTTPConnection):
+    """urllib3's http connection, reporting to the thread's deadline."""
+
+
+class DeadlineHTTPSConnection(_ReportsToDeadline, HTTPSConnection):
+    """urllib3's https connection, reporting to the thread's deadline."""
 
 
 class _DeadlineHTTPPool(HTTPConnectionPool):
