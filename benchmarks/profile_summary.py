@@ -54,7 +54,7 @@ def summarise(path: str, top: int = 12) -> dict:
 
 # Where a run's time goes, by the first matching frame (checked in this order) anywhere in a stack.
 CATEGORIES = (
-    ("fetch+decode", ("TicketsClient.iter_pages", "TicketsClient._pages", "TicketsClient._get_page")),
+    ("fetch+decode", ("usercom/http/pagination.py", "TicketsClient.fetch")),
     ("flatten", ("PageFlattener.",)),
     ("dlt extract (per item)", ("Extractor.write_items", "ArrowExtractor.write_items")),
     ("dlt normalize", ("Normalize.run",)),

@@ -182,17 +182,12 @@ def extract_and_load(
 ) -> RunSummary:
     """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
     one setup over the load and the marts build."""
+    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
+
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
-    return _run_locked(directory, destination, statuses, full_refresh, source_overrides, progress)
-
-
-def _run_locked(directory: Path, destination: str, statuses: Sequence[str] | None, full_refresh: bool,
-                source_overrides: dict | None, progress: ListingProgress | None) -> RunSummary:
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
-    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
-
     report = RunReport()
     kwargs = dict(source_overrides or {})
     if statuses:

@@ -1,4 +1,4 @@
-"""Pages of API tickets → Arrow tables: `tickets`, one child table per list field, history and rejects.
+"""The row path: tickets as parsed JSON → `tickets`, one child table per list field, history and rejects.
 
 Columns are built whole (one Python list per column, one `pa.array` each), never as row dicts.
 Known fields have fixed types; a ticket whose known field cannot be typed goes to `tickets_rejected`
