@@ -20,7 +20,9 @@ demo: $(STAMP)
 report: $(STAMP)
 	$(BIN)/python notebooks/render_report.py
 
+# lint first (ruff, configured in pyproject.toml): CI fails on a lint error as on a test
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Throughput and memory against the floor and dlt's rest_api (benchmarks/README.md); not part of `make test`.

@@ -183,8 +183,8 @@ def run_contender(name: str, sandbox: Sandbox | None, *, data_dir: Path | None =
     cmd = (wrapper or []) + cmd
     if sandbox is not None:
         sandbox.reset()
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (the child writes it; read once it exited)
+    err = tempfile.TemporaryFile()  # noqa: SIM115
     busy0 = _busy_jiffies()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, env=contender_env(env))
@@ -485,7 +485,8 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
             seen.append(run.contender)
     if seen:
         lines.append("")
-        header = f"{'contender':<34}{'runs':>5}{'median s':>10}{'min s':>8}{'tickets/s':>11}{'peak RSS':>10}{'x floor':>9}{'other load':>12}"
+        header = (f"{'contender':<34}{'runs':>5}{'median s':>10}{'min s':>8}{'tickets/s':>11}{'peak RSS':>10}{'x floor':>9}"
+                  f"{'other load':>12}")
         lines.append(header)
         lines.append("-" * len(header))
     for name in seen:
@@ -530,7 +531,8 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
         lines.append("")
         lines.append(f"sandbox (separate process): {r.result['pages'] / r.seconds:,.0f} pages/s served to one client "
                      f"({r.result.get('bytes', 0) / r.seconds / 1e6:,.0f} MB/s); during usercom runs it was busy "
-                     f"{_sandbox_share(bench, 'usercom'):.0%} of the wall time, during the floor {_sandbox_share(bench, 'floor'):.0%}")
+                     f"{_sandbox_share(bench, 'usercom'):.0%} of the wall time, "
+                     f"during the floor {_sandbox_share(bench, 'floor'):.0%}")
     if "latency" in bench.extra:
         lat = bench.extra["latency"]
         lines.append(f"latency check: {lat['latency_ms']:.0f} ms a request, {lat['tickets']:,} tickets, longest "
@@ -538,7 +540,8 @@ def render(bench: Bench, info: dict, ratios: dict) -> str:
     profile = bench.extra.get("profile")
     if profile:
         lines.append("")
-        lines.append(f"profile headline (py-spy --gil, one usercom run, {profile['samples']} samples; share of GIL-holding time):")
+        lines.append(f"profile headline (py-spy --gil, one usercom run, {profile['samples']} samples; "
+                     "share of GIL-holding time):")
         lines.append("  " + ", ".join(f"{k} {v:.0f}%" for k, v in profile["categories"].items()))
         lines.append("  hottest own-time functions: " + "; ".join(f"{label} {pct:.0f}%" for pct, label in profile["self"][:6]))
     lines.append("")
@@ -601,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true", help="20,000 tickets, 3 rounds")
-    parser.add_argument("--runs", type=int, default=None, help="alternating rounds, medians over them (default 5, 3 with --quick)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="alternating rounds, medians over them (default 5, 3 with --quick)")
     parser.add_argument("--rest-api-runs", type=int, default=3, help="rounds that include rest_api parquet")
     parser.add_argument("--defaults-timeout", type=float, default=900.0, help="time box of rest_api defaults (s)")
     parser.add_argument("--no-rest-api", action="store_true", help="skip both rest_api contenders")

@@ -43,13 +43,13 @@ def build_once(which: str, data_dir: Path) -> dict:
         import duckdb
 
         from pipelines.load import make_pipeline
+        from pipelines.parquet_publish import publish_parquet
         from transforms.build import build_marts
         from transforms.catalog import mart_names
-        from transforms.publish import publish_parquet
 
         build_marts(make_pipeline(data_dir), as_of=AS_OF)
         with duckdb.connect(str(data_dir / "tickets.duckdb"), read_only=True) as con:
-            publish_parquet(con, mart_names(), data_dir / "marts")
+            publish_parquet(con, mart_names(), data_dir / "marts", "analytics")
     return {"seconds": time.perf_counter() - started}
 
 
@@ -129,7 +129,8 @@ def compare(sizes: list[int], runs: int) -> dict:
 
 def render(figures: dict) -> str:
     """The before/after table and the targets at 1,000,000 tickets."""
-    lines = [f"{'marts build (DuckDB)':<28}{'before s':>10}{'after s':>10}{'after/before':>14}{'before RSS':>12}{'after RSS':>11}"]
+    lines = [f"{'marts build (DuckDB)':<28}{'before s':>10}{'after s':>10}{'after/before':>14}{'before RSS':>12}"
+             f"{'after RSS':>11}"]
     for tickets, f in figures.items():
         lines.append(f"{f'{tickets:,} tickets':<28}{f['before']['seconds']:>10.1f}{f['after']['seconds']:>10.1f}"
                      f"{f['after']['seconds'] / f['before']['seconds']:>13.2f}x{f['before']['rss_mb']:>10.0f}MB"

@@ -47,13 +47,14 @@ def summarise(path: str, top: int = 12) -> dict:
         for label in set(frames):
             inclusive[label] += n
         own[frames[-1]] += n
-    share = lambda c: [(round(100 * v / total, 1), k) for k, v in c.most_common(top)] if total else []
+    def share(c):
+        return [(round(100 * v / total, 1), k) for k, v in c.most_common(top)] if total else []
     return {"samples": total, "inclusive": share(inclusive), "self": share(own)}
 
 
 # Where a run's time goes, by the first matching frame (checked in this order) anywhere in a stack.
 CATEGORIES = (
-    ("fetch+decode", ("TicketsClient.iter_pages", "TicketsClient._pages", "TicketsClient._get_page")),
+    ("fetch+decode", ("usercom/http/pagination.py", "TicketsClient.fetch")),
     ("flatten", ("PageFlattener.",)),
     ("dlt extract (per item)", ("Extractor.write_items", "ArrowExtractor.write_items")),
     ("dlt normalize", ("Normalize.run",)),

@@ -22,10 +22,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import duckdb
+
+from pipelines.parquet_publish import publish_parquet
 
 BI_FILE = "analytics.duckdb"
 MARTS_SCHEMA = "analytics"  # where the build leaves the marts in tickets.duckdb
@@ -66,10 +68,9 @@ def publish_local_marts(database: Path) -> Path:
     """After a tested build: the Parquet marts (``<database folder>/marts``) and the BI snapshot, each
     replaced atomically, so readers keep the last good build until a new one passed its tests."""
     from transforms.catalog import mart_names
-    from transforms.publish import publish_parquet
 
     with duckdb.connect(str(database), read_only=True) as con:
-        publish_parquet(con, mart_names(), Path(database).parent / "marts")
+        publish_parquet(con, mart_names(), Path(database).parent / "marts", MARTS_SCHEMA)
     return publish_bi_database(database, mart_names())
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
+from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, extract_and_load
+from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.terminal_progress import run_progress
-from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, run_pipeline
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 from transforms.errors import TransformError
@@ -19,11 +20,13 @@ from transforms.errors import TransformError
 DEMO_TICKETS = 5000
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
+    # the process-wide setup of every command, once, before anything loads pyarrow (run_setup.py)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    use_system_allocator()
     try:
         return args.command(args)
     except KeyboardInterrupt:
@@ -39,7 +42,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def explain(error: BaseException) -> str:
     """The most specific message in an exception chain: ours when we raised one, else the innermost."""
     chain, seen = [], set()
-    current: Optional[BaseException] = error
+    current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         chain.append(current)
@@ -52,9 +55,6 @@ def explain(error: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
-
     directory = _data_dir(args)
     statuses = _statuses(args.statuses)
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
@@ -62,9 +62,9 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_transform:  # a destination the marts cannot be built on is refused before loading
         _check_marts_destination(directory, args.destination)
     # one lock over load and transforms: a second run waits or refuses before touching anything
-    with private_files(), RunLock(directory, args.wait_for_lock):
+    with prepared_run(directory, args.wait_for_lock):
         with run_progress() as progress:
-            summary = run_pipeline(
+            summary = extract_and_load(
                 directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
                 source_overrides=overrides, progress=progress,
             )
@@ -77,8 +77,9 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
-    from pipelines.usercom.account_check import check_account
-    from pipelines.usercom.source import configured_client, missing_config_error
+    from pipelines.usercom.check import check_account
+    from pipelines.usercom.errors import missing_config_error
+    from pipelines.usercom.source import configured_client
 
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
     try:
@@ -91,11 +92,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
-
     directory = _loaded_dir(args)
-    with private_files(), RunLock(directory, args.wait_for_lock):  # a nightly run may be writing
+    with prepared_run(directory, args.wait_for_lock):  # a nightly run may be writing
         _build_marts(directory, args.destination, args.as_of, args.policy)
     return 0
 
@@ -138,7 +136,7 @@ def _check_marts_destination(directory: Path, destination: str) -> None:
     warehouse.check_supported(warehouse.destination_type(make_pipeline(directory, destination)))
 
 
-def _build_marts(directory: Path, destination: str, as_of: Optional[datetime], policy: Optional[str]) -> None:
+def _build_marts(directory: Path, destination: str, as_of: datetime | None, policy: str | None) -> None:
     from pipelines.load import make_pipeline
     from transforms.build import build_marts
 
@@ -158,17 +156,13 @@ def _demo(args: argparse.Namespace) -> int:
     from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
     from pipelines.sandbox.generate import DEFAULT_NOW
 
-    from pipelines.load import private_files
-    from pipelines.lock import RunLock
-
     directory = _data_dir(args)
     as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with private_files(), RunLock(directory):  # like `run`: one at a time, files for their owner only
+    with prepared_run(directory):  # like `run`: one at a time, files for their owner only
         with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
             print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
             with run_progress() as progress:
-                summary = run_pipeline(
+                summary = extract_and_load(
                     directory, destination=args.destination, full_refresh=True,
                     source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, progress=progress,
                 )
@@ -206,10 +200,10 @@ def _as_of(value: str) -> datetime:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-06-01T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _statuses(value: Optional[str]) -> Optional[list[str]]:
+def _statuses(value: str | None) -> list[str] | None:
     if not value:
         return None
     chosen = [x.strip() for x in value.split(",") if x.strip()]
@@ -235,10 +229,12 @@ def _parser() -> argparse.ArgumentParser:
     def outputs(sub: argparse.ArgumentParser) -> None:
         data(sub)
         sub.add_argument("--destination", default="duckdb",
-                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt destination name")
+                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), "
+                              "or any dlt destination name")
 
     def sla(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--as-of", type=_as_of, help="the moment SLA metrics are computed at (default: the policy file's, else now)")
+        sub.add_argument("--as-of", type=_as_of,
+                         help="the moment SLA metrics are computed at (default: the policy file's, else now)")
         sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
 
     def marts_destination(sub: argparse.ArgumentParser) -> None:

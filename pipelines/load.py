@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import stat
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.configuration import ParquetFormatConfiguration
 
-from pipelines.lock import RunLock
-from pipelines.parquet_publish import publish_parquet
+from pipelines.parquet_publish import publish_parquet, schema_tables
+from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
-from pipelines.usercom.errors import UsercomConfigError
-from pipelines.usercom.memory import arrow_on_system_allocator
-from pipelines.usercom.progress import ListingProgress
-from pipelines.usercom.source import RunReport, missing_config_error, usercom
+from pipelines.usercom.errors import UsercomConfigError, missing_config_error
+from pipelines.usercom.run.progress import ListingProgress
+from pipelines.usercom.run.report import RunReport
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
@@ -35,7 +33,6 @@ LOCAL_DESTINATIONS = ("duckdb", "parquet")
 # (2 cores): 1,000,000 tickets 523 MB / 10.7 s at 256MB, 458 / 12.9 at 192MB, 402 / 15.2 at 128MB; the
 # 100,000-ticket load takes ~0.2 s longer at 192MB than at 256MB.
 DUCKDB_MEMORY_LIMIT = "192MB"
-PRIVATE_UMASK = 0o077  # support data is personal data: files of a run are readable by their owner only
 
 log = logging.getLogger("usercom.load")
 
@@ -88,7 +85,7 @@ class RunSummary:
     tickets_before: int
     tickets_after: int
     location: str
-    parquet_dir: Optional[Path] = None
+    parquet_dir: Path | None = None
     load_ids: list[str] = field(default_factory=list)
     resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
 
@@ -130,7 +127,8 @@ class RunSummary:
         listed = [x for x in self.report.listings.values() if not x.stopped]
         for x in listed:
             out.append(f"{'all' if x.unfiltered else x.status:<10}{x.pages:>7}{x.received:>10}"
-                       f"{x.api_count if x.api_count is not None else '-':>11}{x.kept:>9}{x.skipped_unchanged:>11}{x.rejected:>10}")
+                       f"{x.api_count if x.api_count is not None else '-':>11}{x.kept:>9}{x.skipped_unchanged:>11}"
+                       f"{x.rejected:>10}")
         out += self._api_notes()
         for x in listed:
             if x.api_count_last is not None and x.api_count is not None and x.api_count_last != x.api_count:
@@ -143,7 +141,8 @@ class RunSummary:
         out.append(f"{loaded} tickets loaded ({self.new_tickets} new, {loaded - self.new_tickets} updated or re-read), "
                    f"{self.rejected} rejected, {self.tickets_after} in total, in {self.seconds:.1f} s")
         if self.report.repeated:
-            out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; the newest version was kept")
+            out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; "
+                       "the newest version was kept")
         if self.rejected:
             out.append(f"rejected tickets are kept with their raw JSON and reason in {DATASET_NAME}.{settings.REJECTS_TABLE}")
         out.append(f"data: {self.location}" + (f"; parquet: {self.parquet_dir}" if self.parquet_dir else ""))
@@ -154,39 +153,38 @@ def run_pipeline(
     directory: Path,
     *,
     destination: str = "duckdb",
-    statuses: Optional[Sequence[str]] = None,
+    statuses: Sequence[str] | None = None,
     full_refresh: bool = False,
-    source_overrides: Optional[dict] = None,
+    source_overrides: dict | None = None,
     lock_wait_seconds: float = 0.0,
-    progress: Optional[ListingProgress] = None,
+    progress: ListingProgress | None = None,
 ) -> RunSummary:
     """Extracts and loads every listed status; `source_overrides` passes explicit source arguments (tests).
 
-    Holds the data directory's run lock throughout (waiting up to `lock_wait_seconds` for another run), and
-    creates every file readable by its owner only. `progress` is told each listing's figures (default: log lines).
+    The entry point for library users: sets the run up first (run_setup.py: Arrow on the system allocator, every
+    file readable by its owner only, the data directory's run lock, waiting up to `lock_wait_seconds` for another
+    run), then `extract_and_load`. `progress` is told each listing's figures (default: log lines).
     """
-    with private_files(), RunLock(_prepared(directory), lock_wait_seconds), arrow_on_system_allocator():
-        return _run_locked(directory, destination, statuses, full_refresh, source_overrides, progress)
+    use_system_allocator()
+    with prepared_run(directory, lock_wait_seconds):
+        return extract_and_load(directory, destination=destination, statuses=statuses, full_refresh=full_refresh,
+                                source_overrides=source_overrides, progress=progress)
 
 
-@contextmanager
-def private_files():
-    """Files and folders created inside are readable by their owner only (umask 077), as is the DuckDB file."""
-    previous = os.umask(PRIVATE_UMASK)
-    try:
-        yield
-    finally:
-        os.umask(previous)
+def extract_and_load(
+    directory: Path,
+    *,
+    destination: str = "duckdb",
+    statuses: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    source_overrides: dict | None = None,
+    progress: ListingProgress | None = None,
+) -> RunSummary:
+    """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
+    one setup over the load and the marts build."""
+    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
 
-
-def _prepared(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
-    return directory
-
-
-def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[str]], full_refresh: bool,
-                source_overrides: Optional[dict], progress: Optional[ListingProgress]) -> RunSummary:
     started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
@@ -221,13 +219,21 @@ def _run_locked(directory: Path, destination: str, statuses: Optional[Sequence[s
         resumed_load_ids=resumed,
     )
     if destination == "parquet":
-        summary.parquet_dir = publish_parquet(directory / DUCKDB_FILE, directory / "parquet" / DATASET_NAME, DATASET_NAME)
+        summary.parquet_dir = _publish_raw_parquet(directory)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def _publish_raw_parquet(directory: Path) -> Path:
+    """`<directory>/parquet/usercom/<table>.parquet` for every raw table, exactly the current state."""
+    out_dir = directory / "parquet" / DATASET_NAME
+    with duckdb.connect(str(directory / DUCKDB_FILE), read_only=True) as con:
+        publish_parquet(con, schema_tables(con, DATASET_NAME), out_dir, DATASET_NAME, remove_others=True)
+    return out_dir
+
+
 @contextmanager
-def _database_held_open(database: Optional[Path]):
+def _database_held_open(database: Path | None):
     """Keeps one connection to `database` open while dlt loads into it.
 
     DuckDB checkpoints a file when its last connection closes, and dlt opens and closes its own for every
@@ -293,7 +299,8 @@ def _remove_orphaned_extracts(pipeline: dlt.Pipeline) -> None:
 
 def _restrict(directory: Path) -> None:
     """The DuckDB file (and its WAL) readable by the owner only, and dlt's state folder private, whatever created them."""
-    for path, mode in ((directory / DUCKDB_FILE, 0o600), (directory / (DUCKDB_FILE + ".wal"), 0o600), (directory / ".dlt", 0o700)):
+    private = ((directory / DUCKDB_FILE, 0o600), (directory / (DUCKDB_FILE + ".wal"), 0o600), (directory / ".dlt", 0o700))
+    for path, mode in private:
         try:
             if path.exists():
                 path.chmod(mode)

@@ -8,50 +8,30 @@ lock behind. The file keeps the holder's pid and start time, only to name it in 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
-import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Optional
 
-from pipelines.usercom.errors import UsercomError
+from pipelines.usercom.errors import RunLockedError, UsercomError
 
 LOCK_FILE = ".usercom-run.lock"
 POLL_SECONDS = 0.2
 
-# locks this process holds, per (lock file, thread): a thread that holds a directory may lock it again
-_held: dict[tuple[str, int], int] = {}
-_held_lock = threading.Lock()
-
-
-class RunLockedError(UsercomError):
-    """Another run holds the data directory."""
-
-    exit_code = 75  # EX_TEMPFAIL: try again later
-
 
 class RunLock:
-    """Context manager: holds the data directory's run lock, waiting up to `wait_seconds` for it.
-
-    Re-entrant within a thread (the CLI holds it over load and transforms, `run_pipeline` takes it again).
-    """
+    """Context manager: holds the data directory's run lock, waiting up to `wait_seconds` for it. Taken once per
+    run, where the run starts (`run_setup.prepared_run`)."""
 
     def __init__(self, directory: Path, wait_seconds: float = 0.0) -> None:
         self.path = Path(directory) / LOCK_FILE
         self.wait_seconds = max(0.0, wait_seconds)
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
 
-    def __enter__(self) -> "RunLock":
-        key = (str(self.path.resolve()), threading.get_ident())
-        with _held_lock:
-            if key in _held:
-                _held[key] += 1
-                self._key = key
-                return self
-        self._key = key
+    def __enter__(self) -> RunLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
@@ -75,22 +55,13 @@ class RunLock:
                     ) from None
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        try:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only the holder's name is missing
             os.pwrite(fd, f"pid {os.getpid()}, started {started}, {' '.join(_safe_argv())}\n".encode(), 0)
-        except OSError:  # a full disk: the lock holds all the same, only the holder's name is missing
-            pass
         self._fd = fd
-        with _held_lock:
-            _held[key] = 1
         return self
 
     def __exit__(self, *exc_info) -> None:
-        with _held_lock:
-            _held[self._key] -= 1
-            if _held[self._key]:
-                return
-            del _held[self._key]
         fd, self._fd = self._fd, None
         if fd is not None:
             try:

@@ -15,7 +15,6 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import dlt
 import duckdb
@@ -74,7 +73,7 @@ class SafetyCopy:
 
 def failed_while_loading(error: BaseException) -> bool:
     """Whether `error` came from dlt's load step (the only step that writes to the destination)."""
-    current: Optional[BaseException] = error
+    current: BaseException | None = error
     while current is not None:
         if isinstance(current, PipelineStepFailed) and current.step == "load":
             return True

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional, TextIO
+from typing import TextIO
 
-from pipelines.usercom.progress import ListingProgress, LogProgress
+from pipelines.usercom.run.progress import ListingProgress, LogProgress
 
 
 class TerminalProgress:
@@ -32,7 +33,7 @@ class TerminalProgress:
         self._tasks: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def update(self, listing: str, pages: int, tickets: int, count: Optional[int]) -> None:
+    def update(self, listing: str, pages: int, tickets: int, count: int | None) -> None:
         """Moves the listing's bar to `tickets` of `count` (tickets can pass `count` when some moved in meanwhile)."""
         with self._lock:
             task = self._tasks.get(listing)
@@ -51,7 +52,7 @@ class TerminalProgress:
                 done = self._progress.tasks[task].completed
                 self._progress.update(task, total=done, completed=done)
 
-    def __enter__(self) -> "TerminalProgress":
+    def __enter__(self) -> TerminalProgress:
         self._progress.start()
         return self
 

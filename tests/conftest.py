@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -68,6 +68,15 @@ def query(directory: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def reply(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    """Answers the request `handler` serves with `status` and the JSON `body`."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class ScriptedAPI:
     """A server on a loopback address that answers each path with a scripted page, and logs what it got."""
 
@@ -80,12 +89,7 @@ class ScriptedAPI:
             def do_GET(self):  # noqa: N802
                 api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization")})
                 status, body = api.pages.get(self.path.split("?")[0], (404, {"detail": "Not found."}))
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                reply(self, status, json.dumps(body).encode())
 
             def log_message(self, *args):
                 pass

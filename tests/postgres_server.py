@@ -37,7 +37,7 @@ class PostgresServer:
         """``postgresql://usercom:<password>@127.0.0.1:<port>/usercom``: what DESTINATION__POSTGRES__CREDENTIALS takes."""
         return f"postgresql://{ROLE}:{self.password}@127.0.0.1:{self.port}/{DATABASE}"
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         """initdb, start and create the role and database; raises with the server's log when it does not come up."""
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(f"PostgreSQL 15 is not installed ({PG_BIN}/initdb is missing): apt-get install postgresql-15")

@@ -17,8 +17,8 @@ import orjson
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from pipelines.usercom.client import TicketsClient
 from pipelines.usercom.errors import UsercomPaginationError
+from pipelines.usercom.http.client import TicketsClient
 from tests.conftest import page, query, run, seed_tickets
 from tests.test_faults_http import assert_failed_cleanly
 from tests.test_http_contract import self_signed_certificate
@@ -57,7 +57,8 @@ def test_a_next_that_answers_404_short_of_count_fails_naming_the_link_and_keeps_
     with pytest.raises(Exception) as failure:
         run(api, data_dir, statuses=["closed"])
     assert isinstance(failure.value, UsercomPaginationError) or "UsercomPaginationError" in repr(failure.value)
-    assert_failed_cleanly(failure, data_dir, before, "answered 404 after 2 of the 5 tickets", "/api/public/tickets/gone/?cursor=2")
+    assert_failed_cleanly(failure, data_dir, before, "answered 404 after 2 of the 5 tickets",
+                          "/api/public/tickets/gone/?cursor=2")
 
 
 # ----- `next` links over http on the https host -----------------------------------------------------------
@@ -224,7 +225,8 @@ def test_the_sandbox_command_line_serves_each_behaviour(tmp_path):
     try:
         base = proc.stdout.readline().split(" on ")[1].split(" ")[0]
         headers = {"Authorization": f"Token {SANDBOX_API_KEY}"}
-        first = orjson.loads(urllib.request.urlopen(urllib.request.Request(base + "tickets/?status=draft", headers=headers)).read())
+        request = urllib.request.Request(base + "tickets/?status=draft", headers=headers)
+        first = orjson.loads(urllib.request.urlopen(request).read())
         assert first["count"] == 30 and {t["status"] for t in first["results"]} != {"draft"}  # filter ignored
         assert first["next"] is not None and "+00:00" in orjson.dumps(first["results"]).decode()
         with pytest.raises(urllib.error.HTTPError) as past_the_end:

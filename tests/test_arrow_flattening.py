@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from pipelines.usercom.arrow import PageFlattener
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.tracker import RunTracker
-from pipelines.usercom.typing import TypeRegistry
+from pipelines.usercom.flatten.column_types import TypeRegistry
+from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.tracker import RunTracker
+from pipelines.usercom.state.versions import VersionLog
 from tests.conftest import seed_tickets
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def flatten(tickets, registry=None, tombstones=False):

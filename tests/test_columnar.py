@@ -8,7 +8,7 @@ flattener alone gives; and the sandbox's pages all go the columnar way.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pyarrow as pa
@@ -16,16 +16,19 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipelines.usercom.arrow import PageFlattener
-from pipelines.usercom.client import Page, page_head, parse_page_body
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.json_pages import NotColumnar, PageReader
-from pipelines.usercom.tracker import RunTracker
-from pipelines.usercom.typing import TypeRegistry
+from pipelines.usercom.errors import NotColumnar
+from pipelines.usercom.flatten.column_types import TypeRegistry
+from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.flatten.json_reader import PageReader
+from pipelines.usercom.flatten.page import Page, parse_page_body
+from pipelines.usercom.http.page_body import page_head
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.tracker import RunTracker
+from pipelines.usercom.state.versions import VersionLog
 from tests.conftest import query, run, seed_tickets
 from tests.test_fuzz import EXAMPLES
 
-UTC = timezone.utc
+UTC = UTC
 OBSERVED = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -178,7 +181,7 @@ def test_columnar_path_gives_exactly_the_row_flatteners_tables_and_state(pages, 
 @settings(max_examples=max(10, EXAMPLES // 5), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages=batches(), since=st.sampled_from(["2024-05-27T11:00:00+00:00", "2024-05-27T12:00:00+00:00"]))
 def test_the_cursor_skips_the_same_tickets_on_both_paths(pages, since):
-    from pipelines.usercom.tracker import to_micros
+    from pipelines.usercom.times import to_micros
 
     cursor = UpdatedSince(to_micros(datetime.fromisoformat(since)), {1: to_micros(datetime(2024, 5, 28, tzinfo=UTC)),
                                                                      3: 0})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +18,7 @@ from pipelines.sandbox import SANDBOX_API_KEY
 from tests.conftest import query, run, seed_tickets
 from tests.test_http_contract import cli
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class PagedAPI:

@@ -9,8 +9,8 @@ Retry-After), the shape of each fault is kept.
 from __future__ import annotations
 
 import logging
-from email.utils import formatdate
 import time
+from email.utils import formatdate
 
 import pytest
 

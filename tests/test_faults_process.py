@@ -16,14 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY, generate_tickets
 from tests.conftest import query, run
-from tests.test_pipeline import assert_tickets_equal, table_rows, ts
+from tests.test_pipeline import assert_tickets_equal, table_rows
 
 DLT = Path(".dlt") / "usercom"
 
@@ -135,7 +135,7 @@ def loaded(sandbox, data_dir):
 def test_sigkill_at_any_step_then_the_next_run_ends_exactly_like_an_uninterrupted_one(loaded, data_dir, point):
     server = loaded
     for attempt in range(3):  # a busy machine may let a run slip past a short window: try again with fresh changes
-        if kill_when(start(server, data_dir), lambda: KILL_POINTS[point](server, data_dir)):
+        if kill_when(start(server, data_dir), lambda point=point: KILL_POINTS[point](server, data_dir)):
             break
         change_tickets(server, salt=10 + attempt)
     else:
@@ -158,7 +158,7 @@ def test_sigkill_at_any_step_then_the_next_run_ends_exactly_like_an_uninterrupte
 def test_first_run_killed_repeatedly_at_different_steps_still_ends_exact(sandbox, data_dir):
     server = sandbox(tickets=1500, page_size=100, latency_ms=3)
     for point in ("extract: first pages read", "normalize: load package being written", "load: merging into the tables"):
-        assert kill_when(start(server, data_dir), lambda: KILL_POINTS[point](server, data_dir)), point
+        assert kill_when(start(server, data_dir), lambda point=point: KILL_POINTS[point](server, data_dir)), point
     code, out, err = cli_run(server, data_dir)
     assert code == 0, err
     assert_exact(server, data_dir)

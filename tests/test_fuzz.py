@@ -6,24 +6,29 @@ flattener, and every value sent can be found again, in the loaded tables or in `
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.sandbox import SandboxOptions, SandboxServer
-from pipelines.usercom.arrow import PageFlattener
-from pipelines.usercom.client import parse_page_body
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.tracker import RunTracker
-from pipelines.usercom.typing import NotCoercible, TypeRegistry, to_int, to_timestamp
+from pipelines.usercom.errors import NotCoercible
+from pipelines.usercom.flatten.coercion import to_int, to_timestamp
+from pipelines.usercom.flatten.column_types import TypeRegistry
+from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.flatten.page import parse_page_body
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.tracker import RunTracker
+from pipelines.usercom.state.versions import VersionLog
 from tests.conftest import run, seed_tickets
 
 EXAMPLES = int(os.environ.get("USERCOM_FUZZ_EXAMPLES", "150"))
@@ -89,10 +94,8 @@ def cell_pool(rows: Iterable[dict]) -> list[Any]:
                 continue
             pool.append(cell)
             if isinstance(cell, str) and cell[:1] in "[{\"-0123456789tfn":
-                try:
+                with contextlib.suppress(ValueError, RecursionError):
                     pool.extend(leaves(json.loads(cell)))
-                except (ValueError, RecursionError):
-                    pass
     return pool
 
 
@@ -105,7 +108,7 @@ def found(leaf: Any, pool: list[Any]) -> bool:
         elif isinstance(cell, datetime):
             if isinstance(leaf, str):
                 try:
-                    if to_timestamp(leaf) == cell.astimezone(timezone.utc):
+                    if to_timestamp(leaf) == cell.astimezone(UTC):
                         return True
                 except NotCoercible:
                     pass
@@ -139,9 +142,10 @@ def assert_every_value_kept(sent: list[dict], kept: dict[int, list[dict]], rejec
 
 def flatten_page(page: list[dict], ensure_ascii: bool):
     """The page as the client receives it: JSON bytes, parsed by the client's decoder, then flattened."""
-    doc, lenient = parse_page_body(json.dumps({"count": len(page), "next": None, "results": page}, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass"))
+    body = json.dumps({"count": len(page), "next": None, "results": page}, ensure_ascii=ensure_ascii)
+    doc, lenient = parse_page_body(body.encode("utf-8", "surrogatepass"))
     flattener = PageFlattener(TypeRegistry(), RunTracker(listings=1), tombstone_empty_lists=True,
-                              observed_at=datetime(2024, 1, 1, tzinfo=timezone.utc))
+                              observed_at=datetime(2024, 1, 1, tzinfo=UTC))
     return doc["results"], flattener.flatten(doc["results"], listing="active", cursor=UpdatedSince(), versions=VersionLog(),
                                              verify_text=lenient)
 
@@ -183,7 +187,7 @@ def test_any_ticket_json_loads_through_the_pipeline_or_lands_in_rejects_with_eve
                 cursor = con.execute(f'SELECT * FROM usercom."{table}"')
                 names = [d[0] for d in cursor.description]
                 for values in cursor.fetchall():
-                    row = {k: v for k, v in zip(names, values) if not k.startswith("_dlt")}
+                    row = {k: v for k, v in zip(names, values, strict=True) if not k.startswith("_dlt")}
                     if table == "tickets_rejected":
                         rejects.append(row["raw_json"])
                     elif table != "tickets_history":

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import certifi
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from pipelines.usercom.client import parse_retry_after
-from tests.conftest import page, query, run, seed_tickets
+from pipelines.usercom.http.retries import parse_retry_after
+from tests.conftest import page, query, reply, run, seed_tickets
 
 REAL_LOOKING_KEY = "k" * 40 + "SECRET" + "q" * 18  # 64 characters, easy to grep for
 
@@ -109,8 +113,8 @@ def test_unknown_status_is_refused_before_any_request(tmp_path):
 
 
 def test_retry_after_is_read_as_seconds_zero_or_an_http_date():
-    from email.utils import formatdate
     import time
+    from email.utils import formatdate
 
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("0") == 0.0
@@ -120,7 +124,7 @@ def test_retry_after_is_read_as_seconds_zero_or_an_http_date():
 
 
 def test_credentials_in_a_url_are_redacted_before_any_message():
-    from pipelines.usercom.client import redact_url
+    from pipelines.usercom.http.urls import redact_url
 
     assert redact_url("https://x.user.com/api/public/tickets/?status=active&token=abc") == \
         "https://x.user.com/api/public/tickets/?status=active&token=%2A%2A%2A"
@@ -152,3 +156,39 @@ def test_https_loads_with_the_certificate_trusted_through_requests_ca_bundle_and
     assert "TLS certificate of 127.0.0.1 was refused" in message and "REQUESTS_CA_BUNDLE" in message
     assert SANDBOX_API_KEY not in message
     assert "attempt(s)" not in message  # refused at once: no retry can change a certificate
+
+
+def test_a_proxy_named_in_the_environment_carries_every_request(sandbox, data_dir, monkeypatch):
+    # an HTTP forward proxy on loopback: it receives each request with the absolute URL and relays it
+    server = sandbox(tickets=120, page_size=50)
+    relayed = []
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the proxy itself goes straight out
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            relayed.append(self.path)
+            forwarded = urllib.request.Request(self.path, headers={k: v for k, v in self.headers.items()
+                                                                   if k.lower() not in ("host", "proxy-connection")})
+            try:
+                with direct.open(forwarded) as upstream:
+                    status, body = upstream.status, upstream.read()
+            except urllib.error.HTTPError as error:
+                status, body = error.code, error.read()
+            reply(self, status, body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        summary = run(server, data_dir)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert summary.tickets_after == 120
+    assert relayed and all(p.startswith(server.base_url + "tickets/") for p in relayed)
+    assert len(relayed) == server.stats["requests"]

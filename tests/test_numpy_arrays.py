@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.usercom.numpy_arrays import from_numpy, numbers, repeated_timestamp, valid
-from pipelines.usercom.settings import TIMESTAMP
+from pipelines.usercom.flatten.fields import TIMESTAMP
+from pipelines.usercom.flatten.numpy_arrays import from_numpy, numbers, repeated_timestamp, valid
 
 
 def test_numbers_and_valid_follow_a_sliced_array_with_nulls():

@@ -1,4 +1,4 @@
-"""The run's shared request rate (pipelines/usercom/pacing.py), on a clock the test moves by hand.
+"""The run's shared request rate (pipelines/usercom/http/pacing.py), on a clock the test moves by hand.
 
 The pipeline-level behaviour (few 429s against a sandbox that limits requests, a cap that is never
 passed) is in tests/test_api_quirks.py; here the rules themselves: the cut, the pause, one cut per burst,
@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from pipelines.usercom.pacing import FIRST_GUESS, HEADROOM, PROBE_EVERY_SECONDS, PROBE_STEP, Pacer
+from pipelines.usercom.http.pacing import FIRST_GUESS, HEADROOM, PROBE_EVERY_SECONDS, PROBE_STEP, Pacer
 
 
 class Clock:
@@ -97,7 +97,7 @@ def test_a_cap_paces_from_the_first_request_and_a_throttle_still_lowers_it():
     clock = Clock()
     pacer = Pacer(requests_per_second=4.0, clock=clock)
     slots = [pacer.reserve_slot() for _ in range(4)]
-    assert [b - a for a, b in zip(slots, slots[1:])] == pytest.approx([0.25] * 3)
+    assert [b - a for a, b in zip(slots, slots[1:], strict=False)] == pytest.approx([0.25] * 3)
     clock.now = slots[-1]
     pacer.answered(clock.now)
     pacer.throttled(sent_at=clock.now, retry_after=None)

@@ -6,7 +6,7 @@ import copy
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from pipelines.usercom.errors import UsercomConfigError, UsercomHTTPError
+from pipelines.usercom.errors import UsercomConfigError
 from tests.conftest import query, run, seed_tickets
 
 LIST_TABLES = {"segments": "tickets__segments", "participants": "tickets__participants",
@@ -27,18 +27,18 @@ def ts(value: str | None) -> datetime | None:
     if value is None:
         return None
     parsed = datetime.fromisoformat(value)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def utc(value):
-    return value.astimezone(timezone.utc) if isinstance(value, datetime) else value
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 def table_rows(directory: Path, table: str, order: str) -> list[dict]:
     with duckdb.connect(str(directory / "tickets.duckdb"), read_only=True) as con:
         cursor = con.execute(f"SELECT * FROM usercom.{table} ORDER BY {order}")
         names = [d[0] for d in cursor.description]
-        return [{k: utc(v) for k, v in zip(names, row)} for row in cursor.fetchall()]
+        return [{k: utc(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 
 def expected_ticket(ticket: dict) -> dict:
@@ -106,10 +106,10 @@ def test_seed_response_of_the_api_reference_loads_to_the_expected_rows(sandbox, 
     assert query(data_dir, "SELECT id, status, name, created_at, due_date, assigned_to__id, assigned_to__name, "
                            "priority__id, priority__name, priority__order, author__name, person__id, company__id "
                            "FROM usercom.tickets ORDER BY id") == [
-        (1, "closed", "Ticket 1", datetime(2020, 11, 18, 8, 6, 56, 871986, tzinfo=timezone.utc),
-         datetime(2020, 11, 25, tzinfo=timezone.utc), 1, "Agent Bob", 1, "High", 1, "Agent Bob", None, None),
-        (2, "active", "Ticket 2", datetime(2020, 11, 19, 8, 6, 56, 871986, tzinfo=timezone.utc),
-         datetime(2020, 11, 26, tzinfo=timezone.utc), 2, "Agent Alice", 1, "High", 1, "Agent Bob", None, None),
+        (1, "closed", "Ticket 1", datetime(2020, 11, 18, 8, 6, 56, 871986, tzinfo=UTC),
+         datetime(2020, 11, 25, tzinfo=UTC), 1, "Agent Bob", 1, "High", 1, "Agent Bob", None, None),
+        (2, "active", "Ticket 2", datetime(2020, 11, 19, 8, 6, 56, 871986, tzinfo=UTC),
+         datetime(2020, 11, 26, tzinfo=UTC), 2, "Agent Alice", 1, "High", 1, "Agent Bob", None, None),
     ]
     assert query(data_dir, "SELECT ticket_id, position, name, url FROM usercom.tickets__segments") == [
         (1, 0, "Closed", "/tickets/?segment=13")]
@@ -210,8 +210,8 @@ def test_rate_limits_with_retry_after_and_server_errors_are_survived(sandbox, da
 
 
 def test_retry_after_as_http_date_is_honoured(sandbox, data_dir):
-    from email.utils import formatdate
     import time
+    from email.utils import formatdate
 
     server = sandbox(tickets=150, rate_limit_every=4, retry_after=formatdate(time.time() + 1, usegmt=True))
     started = time.monotonic()
@@ -323,10 +323,11 @@ def test_a_run_keeps_pandas_out_and_arrow_on_the_system_allocator(sandbox, data_
     # pyarrow imports pandas (31 MB resident, 0.2-0.5 s) on its first `pa.array`, `pa.scalar` or `to_numpy`;
     # the columnar path goes through buffers instead. Arrow's mimalloc pool kept freed pages in idle threads.
     server = sandbox(tickets=300)
+    # the allocator is chosen where the run starts (run_pipeline, the command line), not on import
     script = ("import sys, pathlib\n"
               "from pipelines.load import run_pipeline\n"
-              "import pyarrow as pa\n"
               "summary = run_pipeline(pathlib.Path(sys.argv[1]))\n"
+              "import pyarrow as pa\n"
               "listings = summary.report.listings.values()\n"
               "print(sum(x.kept for x in listings), sum(x.pages_row_by_row for x in listings), 'pandas' in sys.modules, "
               "pa.default_memory_pool().backend_name)\n")

@@ -6,7 +6,7 @@ refuses there; a failing data test leaves the marts readers see as they were.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -17,7 +17,8 @@ from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.sandbox.generate import DEFAULT_NOW
 from tests.conftest import run
 from tests.test_http_contract import cli
-from tests.test_transforms import MART_COLUMNS, MARTS, rows as duckdb_rows
+from tests.test_transforms import MART_COLUMNS, MARTS
+from tests.test_transforms import rows as duckdb_rows
 from transforms.build import build_marts
 from transforms.errors import DataTestFailed
 
@@ -51,7 +52,7 @@ def comparable(row) -> tuple:
     """A row with instants in UTC and floats to 9 significant digits (engines sum in different orders)."""
     def value(v):
         if isinstance(v, datetime):
-            return v.astimezone(timezone.utc)
+            return v.astimezone(UTC)
         if isinstance(v, float):
             return float(f"{v:.9g}") if math.isfinite(v) else v
         return v
@@ -71,29 +72,34 @@ def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postg
         assert ordered(pg) == ordered([tuple(r.values()) for r in duck]), mart
 
 
+LAST_BUILD = "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)"
+
+
 def test_postgres_marts_carry_the_contract_types_and_the_docs_as_comments(loaded, postgres):
     _, types = postgres_rows(postgres, "select table_name, column_name, data_type from information_schema.columns "
-                                       "where table_schema = 'analytics' and table_name = 'fct_tickets' order by ordinal_position")
+                                       "where table_schema = 'analytics' and table_name = 'fct_tickets' "
+                                       "order by ordinal_position")
     assert [t for _, _, t in types][:5] == ["bigint", "text", "text", "text", "boolean"]
     _, comments = postgres_rows(postgres, "select obj_description('analytics.fct_tickets'::regclass), "
                                           "col_description('analytics.fct_tickets'::regclass, 5)")
     assert comments[0][0].startswith("One row per ticket") and "not terminal" in comments[0][1]
-    _, schemas = postgres_rows(postgres, "select schema_name from information_schema.schemata where schema_name like 'analytics%'")
+    _, schemas = postgres_rows(postgres, "select schema_name from information_schema.schemata "
+                                         "where schema_name like 'analytics%'")
     assert [s for (s,) in schemas] == ["analytics"]  # the build schema was swapped in, not left beside it
 
 
 def test_a_failing_data_test_on_postgres_names_the_test_and_keeps_the_marts_readers_see(loaded, postgres, monkeypatch):
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres.url)
-    _, before = postgres_rows(postgres, "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)")
+    _, before = postgres_rows(postgres, LAST_BUILD)
     postgres.sql("insert into usercom.tickets (id, status, name, created_at, updated_at) "
                  "values (999999, 'pending', 'odd', '2024-03-10T00:00:00Z', '2024-03-10T00:00:00Z')",
                  database="usercom")
     try:
         with pytest.raises(DataTestFailed, match="accepted_status_values.*ticket_id=999999"):
-            build_marts(make_pipeline(loaded / "postgres", "postgres"), as_of=datetime(2024, 6, 2, tzinfo=timezone.utc))
+            build_marts(make_pipeline(loaded / "postgres", "postgres"), as_of=datetime(2024, 6, 2, tzinfo=UTC))
     finally:
         postgres.sql("delete from usercom.tickets where id = 999999", database="usercom")
-    _, after = postgres_rows(postgres, "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)")
+    _, after = postgres_rows(postgres, LAST_BUILD)
     assert after == before  # the failed build stayed in analytics_build; analytics is the last good one
 
 

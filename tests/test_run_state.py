@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from pipelines.usercom.cursor import VERSIONS_KEY, VersionLog
-from pipelines.usercom.growing_column import GrowingColumn
-from pipelines.usercom.tracker import RunTracker, to_micros
+from pipelines.usercom.state.cursor import VERSIONS_KEY
+from pipelines.usercom.state.growing_column import GrowingColumn
+from pipelines.usercom.state.tracker import RunTracker
+from pipelines.usercom.state.versions import VersionLog
+from pipelines.usercom.times import to_micros
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def micros(minutes: int) -> int:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -492,8 +492,8 @@ def test_generation_is_deterministic_for_a_seed():
 
 def test_generation_never_reads_the_clock():
     default = generate_tickets(200)
-    assert default == generate_tickets(200, now=datetime(2024, 6, 1, tzinfo=timezone.utc))
-    later = generate_tickets(200, now=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert default == generate_tickets(200, now=datetime(2024, 6, 1, tzinfo=UTC))
+    later = generate_tickets(200, now=datetime(2025, 1, 1, tzinfo=UTC))
     assert max(t["updated_at"] for t in later) <= "2025-01-01T00:00:00.000000Z"
     assert min(t["created_at"] for t in later) >= "2024-07-05"
 

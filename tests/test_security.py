@@ -110,7 +110,8 @@ def test_allow_insecure_http_flag_of_the_cli_runs_the_pipeline(sandbox, tmp_path
 def test_a_next_link_that_downgrades_https_to_another_scheme_or_port_is_refused(scripted, data_dir):
     api = scripted()
     host, port = api.url.split("//")[1].split(":")
-    for target in (f"https://{host}:{port}/api/public/tickets/?cursor=x", f"http://{host}:{int(port) + 1}/api/public/tickets/?c=1"):
+    targets = (f"https://{host}:{port}/api/public/tickets/?cursor=x", f"http://{host}:{int(port) + 1}/api/public/tickets/?c=1")
+    for target in targets:
         api.pages["/api/public/tickets/"] = (200, page([], target))
         with pytest.raises(Exception) as failure:
             run_pipeline(data_dir, statuses=["active"],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from pipelines import parquet_publish
 from pipelines.bi_publish import publish_local_marts
 from pipelines.load import make_pipeline
 from tests.test_http_contract import cli
-from transforms import dbt_runner, publish
+from transforms import dbt_runner
 from transforms.build import build_marts
 from transforms.catalog import PROJECT_DIR, load_mart_docs
 from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
@@ -32,7 +33,7 @@ from transforms.policy import PolicyError, load_policy
 from transforms.report import MartsNotBuilt, render_sla_report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tickets_seed_response.json"
-AS_OF = datetime(2024, 3, 15, 12, tzinfo=timezone.utc)
+AS_OF = datetime(2024, 3, 15, 12, tzinfo=UTC)
 LOADED_AT = "2024-03-16T12:00:00Z"  # when the pipeline saw the current versions
 
 POLICY = """
@@ -246,7 +247,7 @@ def rows(db: Path, sql: str) -> list[dict]:
     with duckdb.connect(str(db), read_only=True) as con:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
 def by_id(db: Path) -> dict[int, dict]:
@@ -254,7 +255,7 @@ def by_id(db: Path) -> dict[int, dict]:
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 # --- the test data is API-shaped ------------------------------------------------------------------
@@ -536,7 +537,8 @@ MART_COLUMNS = json.loads((FIXTURE.parent / "mart_columns.json").read_text())  #
 def test_build_result_reports_models_tests_and_as_of(built):
     _, result = built
     assert sorted(m for m in result.models if not m.startswith(("stg_", "int_"))) == MARTS
-    assert result.models.index("stg_tickets") < result.models.index("int_ticket_status_events") < result.models.index("fct_tickets")
+    order = result.models.index
+    assert order("stg_tickets") < order("int_ticket_status_events") < order("fct_tickets")
     assert result.tests_passed >= 30  # unique, not_null, relationships, accepted_values and the singular tests
     assert result.as_of == AS_OF
     assert result.schema == "analytics"
@@ -555,8 +557,8 @@ def test_marts_keep_their_names_columns_and_types(built):
 def test_as_of_argument_overrides_the_policy_file(tmp_path, policy_file):
     db = tmp_path / "tickets.duckdb"
     write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
-    result = build(db, as_of=datetime(2024, 3, 16, 12, tzinfo=timezone.utc), policy_path=policy_file)
-    assert result.as_of == datetime(2024, 3, 16, 12, tzinfo=timezone.utc)
+    result = build(db, as_of=datetime(2024, 3, 16, 12, tzinfo=UTC), policy_path=policy_file)
+    assert result.as_of == datetime(2024, 3, 16, 12, tzinfo=UTC)
     tickets = by_id(db)
     assert 111 in tickets
     assert (tickets[106]["status"], tickets[106]["first_closed_at"]) == ("closed", utc("2024-03-16T09:00Z"))
@@ -677,10 +679,9 @@ def test_parquet_is_written_beside_and_swapped_into_place(built, monkeypatch, tm
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(publish.os, "replace", failing_second_replace)
-    with duckdb.connect(str(db), read_only=True) as con:
-        with pytest.raises(OSError, match="disk full"):
-            publish.publish_parquet(con, MARTS, marts_dir)
+    monkeypatch.setattr(parquet_publish.os, "replace", failing_second_replace)
+    with duckdb.connect(str(db), read_only=True) as con, pytest.raises(OSError, match="disk full"):
+        parquet_publish.publish_parquet(con, MARTS, marts_dir, "analytics")
     (src, dst), _ = moves
     assert src.parent == dst.parent == marts_dir and src.name != dst.name
     assert sorted(p.name for p in marts_dir.iterdir()) == sorted(before)  # the failed temp file is gone
@@ -693,7 +694,8 @@ def test_every_mart_column_has_a_comment(built):
     columns = rows(db, "select table_name, column_name, comment from duckdb_columns() "
                        f"where schema_name = 'analytics' and table_name in {tuple(MARTS)}")
     assert columns and all(c["comment"] for c in columns), [c for c in columns if not c["comment"]]
-    tables = {r["table_name"]: r["comment"] for r in rows(db, "select table_name, comment from duckdb_tables() where schema_name = 'analytics'")}
+    tables = {r["table_name"]: r["comment"]
+              for r in rows(db, "select table_name, comment from duckdb_tables() where schema_name = 'analytics'")}
     assert tables["fct_tickets"].startswith("One row per ticket")
     comment = next(c["comment"] for c in columns if (c["table_name"], c["column_name"]) == ("fct_tickets", "is_overdue"))
     assert "due_date before as_of" in comment
@@ -702,7 +704,8 @@ def test_every_mart_column_has_a_comment(built):
 def test_every_mart_column_is_in_the_readme(built):
     db, _ = built
     readme = (PROJECT_DIR / "README.md").read_text()
-    for c in rows(db, f"select table_name, column_name from duckdb_columns() where schema_name = 'analytics' and table_name in {tuple(MARTS)}"):
+    for c in rows(db, "select table_name, column_name from duckdb_columns() "
+                      f"where schema_name = 'analytics' and table_name in {tuple(MARTS)}"):
         assert f"`{c['column_name']}`" in readme, c
 
 
@@ -747,9 +750,9 @@ def test_policy_defaults_overrides_and_mistakes(tmp_path):
     packaged = load_policy(None, None)
     assert packaged.terminal_statuses == ("closed", "archived")
     assert packaged.clock_stopping_statuses == ("draft",)
-    assert abs((datetime.now(timezone.utc) - packaged.as_of).total_seconds()) < 60  # "now"
+    assert abs((datetime.now(UTC) - packaged.as_of).total_seconds()) < 60  # "now"
     naive = load_policy(None, datetime(2024, 1, 1, 12))
-    assert naive.as_of == datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    assert naive.as_of == datetime(2024, 1, 1, 12, tzinfo=UTC)
     path = tmp_path / "policy.toml"
     path.write_text(POLICY.replace("as_of =", "as_off ="))
     with pytest.raises(PolicyError, match="as_off"):

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
 from benchmarks.synthetic_raw import write_synthetic_raw_tables
 from tests.test_transforms import build
 
-AS_OF = datetime(2024, 6, 30, 12, tzinfo=timezone.utc)
+AS_OF = datetime(2024, 6, 30, 12, tzinfo=UTC)
 
 
 def test_build_on_synthetic_tickets_passes_every_data_test(tmp_path):

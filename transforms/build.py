@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 import dlt
 
@@ -47,8 +46,8 @@ class TestFailure:
         return f"{self.name}: {self.row_count} offending {rows}" + (f", e.g. {shown}" if shown else "")
 
 
-def build_marts(pipeline: dlt.Pipeline, *, as_of: Optional[datetime] = None,
-                policy_path: Optional[Path] = None) -> BuildResult:
+def build_marts(pipeline: dlt.Pipeline, *, as_of: datetime | None = None,
+                policy_path: Path | None = None) -> BuildResult:
     """Build and test every model on ``pipeline``'s destination, reading its raw dataset.
 
     ``as_of`` overrides the policy file's; ``policy_path`` defaults to the packaged ``sla_policy.toml``.
@@ -117,4 +116,4 @@ def _sample(query, result: dict) -> TestFailure:
     sql = result["compiled_code"].strip().rstrip(";")
     columns, rows = query(f"select * from ({sql}) as offending limit {SAMPLE_ROWS}")
     count = int(result.get("failures") or len(rows))
-    return TestFailure(node_name(result), count, tuple(dict(zip(columns, row)) for row in rows))
+    return TestFailure(node_name(result), count, tuple(dict(zip(columns, row, strict=True)) for row in rows))

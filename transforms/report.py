@@ -57,12 +57,12 @@ def render_sla_report(pipeline: dlt.Pipeline) -> str:
 
 def _table(as_of: datetime, rows: list[tuple]) -> str:
     header = [h for h, _, _ in _COLUMNS]
-    body = [[_cell(value, fmt) for value, (_, _, fmt) in zip(row, _COLUMNS)] for row in rows]
+    body = [[_cell(value, fmt) for value, (_, _, fmt) in zip(row, _COLUMNS, strict=True)] for row in rows]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         first, *rest = cells
-        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))]).rstrip()
+        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))]).rstrip()
 
     lines = [f"SLA by priority, tickets created up to {as_of:%Y-%m-%d %H:%M} UTC", line(header), line(["-" * w for w in widths])]
     lines += [line(r) for r in body] or ["(no tickets)"]

@@ -11,9 +11,9 @@ command, but readers of ``analytics`` may see the failed build.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import dlt
 import duckdb
@@ -47,7 +47,7 @@ def build_schema(destination: str) -> str:
     return BUILD_SCHEMA if destination in SWAPPED else MARTS_SCHEMA
 
 
-def duckdb_path(pipeline: dlt.Pipeline) -> Optional[Path]:
+def duckdb_path(pipeline: dlt.Pipeline) -> Path | None:
     """The DuckDB file of a pipeline loading into a local DuckDB, else None."""
     if destination_type(pipeline) != "duckdb":
         return None

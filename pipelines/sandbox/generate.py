@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import gc
 import random
-from math import log as _log
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from math import log as _log
 
 import orjson
 
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: The clock generated data is relative to, unless the caller passes `now`.
-DEFAULT_NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
+DEFAULT_NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 #: Statuses the API knows (generated mix: active 25%, closed 50%, archived 17%, draft 8%).
 STATUSES = ("active", "closed", "archived", "draft")
@@ -132,7 +132,7 @@ def _iso_midnight(us: int) -> str:
 def _to_us(moment: datetime) -> int:
     """Microseconds since the Unix epoch of an aware (or UTC naive) datetime."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
@@ -301,7 +301,7 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
         }
         if random_() < 0.85:
             ticket["status_history"] = [
-                {"entered_at": stamp, "status": s} for stamp, s in zip(stamps, path)
+                {"entered_at": stamp, "status": s} for stamp, s in zip(stamps, path, strict=True)
             ]
         if random_() < 0.3:
             ticket["custom_id"] = f"EXT-{seed}-{ticket_id:07d}"

@@ -9,6 +9,7 @@ API key or the Authorization header.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hmac
 import random
@@ -37,7 +38,8 @@ SANDBOX_API_KEY = "sandbox-key-" + "0" * 52
 TICKETS_PATH = "/api/public/tickets/"
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _ENTERED_AT_Z = re.compile(rb'("entered_at":"[^"]*?)Z"')
-_GATEWAY_HTML = "<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center><hr><center>nginx</center></body></html>\n"
+_GATEWAY_HTML = ("<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center>"
+                 "<hr><center>nginx</center></body></html>\n")
 
 #: A request hook: hook(server, request_number, status_filter, page_number).
 RequestHook = Callable[["SandboxServer", int, "str | None", "int | None"], None]
@@ -286,10 +288,8 @@ class SandboxServer:
         with httpd.connections_lock:
             connections = list(httpd.connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(2)  # socket.SHUT_RDWR: wakes the handler thread blocked in recv
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -13,7 +13,7 @@ import binascii
 import bisect
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -21,7 +21,7 @@ from .generate import STATUSES, iso
 
 __all__ = ["Cursor", "TicketStore", "decode_cursor", "encode_cursor"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORJSON_OPTS = orjson.OPT_UTC_Z
 #: Upper bound on cached page bodies. Past it new pages are rendered but not kept:
 #: evicting would only churn on the sequential walks clients make (a 1M-ticket walk
@@ -76,7 +76,7 @@ def _microseconds(value) -> int | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 

@@ -1,4 +1,13 @@
-"""Errors of the User.com source: each message names the cause and the fix, never the API key."""
+"""Every exception of the extract layer, in one place.
+
+Raised to the user (each message names the cause and the fix, never the API key): `UsercomError` and its
+subclasses. Raised and caught inside the extract layer, never seen by a user: `NotColumnar` (flatten/),
+`NotCoercible` (flatten/), `Retryable` and `Halted` (http/).
+"""
+
+from __future__ import annotations
+
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
 
 class UsercomError(Exception):
@@ -26,9 +35,16 @@ class UsercomPaginationError(UsercomError):
     """A `next` link points to another host or back to a page already read."""
 
 
+class RunLockedError(UsercomError):
+    """Another run holds the data directory."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
 HINTS_BY_STATUS = {
     400: "the request was malformed; check `status_param` and `statuses` in [sources.usercom]",
-    401: "the API key was rejected; set a valid key as SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] in .dlt/secrets.toml",
+    401: "the API key was rejected; set a valid key as SOURCES__USERCOM__API_KEY or `api_key` under [sources.usercom] "
+         "in .dlt/secrets.toml",
     403: "the key is not allowed to read this endpoint; give the key's user access to tickets in User.com",
     404: "no such resource; check SOURCES__USERCOM__SUBDOMAIN (or SOURCES__USERCOM__BASE_URL)",
 }
@@ -39,3 +55,33 @@ def http_error(status_code: int, url: str, server_message: str) -> UsercomHTTPEr
     hint = HINTS_BY_STATUS.get(status_code, "see the server's message")
     detail = f" Server said: {server_message[:300]}" if server_message else ""
     return UsercomHTTPError(f"User.com API answered {status_code} for GET {url}: {hint}.{detail}", status_code, url)
+
+
+def missing_config_error(error: ConfigFieldMissingException) -> UsercomConfigError:
+    """The one-line error for settings dlt could not find, saying where to set them."""
+    return UsercomConfigError(
+        f"Missing configuration {', '.join(error.fields)} for sources.usercom: set SOURCES__USERCOM__API_KEY and "
+        "SOURCES__USERCOM__SUBDOMAIN (or api_key in .dlt/secrets.toml and subdomain in .dlt/config.toml)."
+    )
+
+
+# ----- signals inside the extract layer ------------------------------------------------------------------
+
+class NotColumnar(Exception):
+    """A page (or a part of it) the columnar path does not take; the row-by-row path reads it instead."""
+
+
+class NotCoercible(ValueError):
+    """A value that does not fit the column's type."""
+
+
+class Retryable(Exception):
+    """An answer worth another try: 429, 5xx, a 401 once the key was accepted, or a 200 whose body was cut short."""
+
+    def __init__(self, message: str, response: object | None = None) -> None:
+        super().__init__(message)
+        self.response = response  # the `Answer`, when there was one
+
+
+class Halted(Exception):
+    """The consumer of a listing went away: no further request."""

@@ -1,6 +1,7 @@
-"""Constants of the User.com tickets source: endpoints, defaults and the known ticket fields."""
+"""Constants of the User.com tickets source: endpoints, HTTP bounds, batch sizes, table and field names.
 
-import pyarrow as pa
+The Arrow types of the known ticket fields are in `flatten/fields.py`.
+"""
 
 TICKETS_PATH = "tickets/"
 BASE_URL_TEMPLATE = "https://{subdomain}.user.com/api/public/"
@@ -35,33 +36,6 @@ RETURN_MEMORY_EVERY_PAGES = 50
 # written while we paged may have been missed, and server and client clocks may differ.
 CURSOR_MARGIN_SECONDS = 3600
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-
-# Column types of the known scalar fields; nested objects flatten to `parent__field`.
-TICKET_COLUMNS: dict[str, pa.DataType] = {
-    "id": pa.int64(),
-    "status": pa.string(),
-    "name": pa.string(),
-    "description": pa.string(),
-    "custom_id": pa.string(),
-    "created_at": TIMESTAMP,
-    "updated_at": TIMESTAMP,
-    "due_date": TIMESTAMP,
-}
-AGENT_FIELDS = {"id": pa.int64(), "name": pa.string(), "avatar": pa.string()}
-OBJECT_FIELDS: dict[str, dict[str, pa.DataType]] = {
-    "assigned_to": AGENT_FIELDS,
-    "author": AGENT_FIELDS,
-    "priority": {"id": pa.int64(), "name": pa.string(), "order": pa.int64()},
-    "person": {"id": pa.int64(), "name": pa.string(), "email": pa.string()},
-    "company": {"id": pa.int64(), "name": pa.string()},
-}
-LIST_FIELDS: dict[str, dict[str, pa.DataType]] = {
-    "segments": {"name": pa.string(), "url": pa.string()},
-    "participants": {"id": pa.int64(), "name": pa.string(), "email": pa.string()},
-    "attachments": {"id": pa.int64(), "name": pa.string(), "url": pa.string(), "size": pa.int64(), "content_type": pa.string()},
-    "status_history": {"entered_at": TIMESTAMP, "status": pa.string()},
-}
 # The fields the reference shows on a listed ticket, and those it shows only on a full ticket object.
 LISTED_FIELDS = ("id", "status", "name", "description", "created_at", "updated_at", "due_date", "assigned_to", "author",
                  "person", "company", "priority", "participants", "segments", "attachments")

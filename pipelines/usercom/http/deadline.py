@@ -5,20 +5,22 @@ sends one byte a second never trips it, and a nightly run would hang for as long
 `Deadline` is watched by one watchdog thread; when its time comes it shuts the request's socket down, which
 wakes the blocked read at once, and the caller turns the resulting error into a `requests.Timeout`.
 
-The socket is found through a small hook on urllib3's connection pool (`_get_conn`, the one place a
-pool hands a connection to a request), which records the connection in the thread's current deadline.
+The socket is found through urllib3's public connection classes: `DeadlineHTTPConnection` (and its https
+twin) records itself in the thread's current deadline when it connects and when it sends a request, and the
+pools of `deadline_pools` use them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
 import threading
 import time
-from typing import Optional
 
-from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 _current = threading.local()
@@ -32,12 +34,12 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
-        self._due: list[tuple[float, int, "Deadline"]] = []
+        self._due: list[tuple[float, int, Deadline]] = []
         self._wake = threading.Condition()
         self._sequence = itertools.count()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
-    def watch(self, deadline: "Deadline", seconds: float) -> None:
+    def watch(self, deadline: Deadline, seconds: float) -> None:
         """Calls `deadline._expire()` after `seconds`, unless it is done by then."""
         with self._wake:
             heapq.heappush(self._due, (time.monotonic() + seconds, next(self._sequence), deadline))
@@ -71,7 +73,7 @@ class Deadline:
         self._done = False
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Deadline":
+    def __enter__(self) -> Deadline:
         _current.deadline = self
         self._arm(self.seconds)
         return self
@@ -107,41 +109,50 @@ class Deadline:
 def _shut(connection) -> None:
     sock = getattr(connection, "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
-class _Tracked:
-    def _get_conn(self, timeout=None):  # noqa: D401 (urllib3's name)
-        connection = super()._get_conn(timeout)
-        deadline = getattr(_current, "deadline", None)
-        if deadline is not None:
-            deadline.attach(connection)
-        return connection
+def _attach(connection) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.attach(connection)
 
 
-class _TrackedHTTPPool(_Tracked, HTTPConnectionPool):
-    pass
+class _ReportsToDeadline:
+    """A connection that a request's `Deadline` can cut off: it reports itself when it connects or sends."""
+
+    def connect(self) -> None:
+        """Connects (TLS handshake included), reachable by the thread's deadline from the start."""
+        _attach(self)
+        super().connect()
+
+    def request(self, *args, **kwargs) -> None:
+        """Sends a request (on a new or a kept-alive connection), reachable by the thread's deadline."""
+        _attach(self)
+        super().request(*args, **kwargs)
 
 
-class _TrackedHTTPSPool(_Tracked, HTTPSConnectionPool):
-    pass
+class DeadlineHTTPConnection(_ReportsToDeadline, HTTPConnection):
+    """urllib3's http connection, reporting to the thread's deadline."""
 
 
-class DeadlineAdapter(HTTPAdapter):
-    """requests adapter whose pools report each request's connection to the thread's `Deadline`."""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        _track(self.poolmanager)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        _track(manager)
-        return manager
+class DeadlineHTTPSConnection(_ReportsToDeadline, HTTPSConnection):
+    """urllib3's https connection, reporting to the thread's deadline."""
 
 
-def _track(manager) -> None:
-    manager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = DeadlineHTTPSConnection
+
+
+DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+def deadline_pools(manager: PoolManager) -> PoolManager:
+    """`manager` (a PoolManager or ProxyManager) making its pools of the connections above; returned for chaining."""
+    manager.pool_classes_by_scheme = DEADLINE_POOLS
+    return manager

@@ -7,7 +7,7 @@ command line passes `TerminalProgress` (pipelines/terminal_progress.py) when it 
 from __future__ import annotations
 
 import logging
-from typing import Optional, Protocol
+from typing import Protocol
 
 log = logging.getLogger("usercom.source")
 
@@ -15,7 +15,7 @@ log = logging.getLogger("usercom.source")
 class ListingProgress(Protocol):
     """Receives each listing's figures while it runs."""
 
-    def update(self, listing: str, pages: int, tickets: int, count: Optional[int]) -> None:
+    def update(self, listing: str, pages: int, tickets: int, count: int | None) -> None:
         """`listing` has flattened `pages` pages holding `tickets` tickets; the API's `count` is `count`."""
 
     def finish(self, listing: str) -> None:
@@ -25,7 +25,7 @@ class ListingProgress(Protocol):
 class LogProgress:
     """One INFO line per batch of pages: `closed: 48 pages, 4800 tickets so far`."""
 
-    def update(self, listing: str, pages: int, tickets: int, count: Optional[int]) -> None:
+    def update(self, listing: str, pages: int, tickets: int, count: int | None) -> None:
         """Logs the listing's figures so far."""
         log.info("%s: %d pages, %d tickets so far", listing, pages, tickets)
 

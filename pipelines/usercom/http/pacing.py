@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 # What the API let through in the last WINDOW_SECONDS, times HEADROOM, is the rate after a throttle.
 WINDOW_SECONDS = 1.0

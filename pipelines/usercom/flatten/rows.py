@@ -1,77 +1,49 @@
-"""Pages of API tickets → Arrow tables: `tickets`, one child table per list field, history and rejects.
+"""The row path: tickets as parsed JSON → `tickets`, one child table per list field, history and rejects.
 
 Columns are built whole (one Python list per column, one `pa.array` each), never as row dicts.
 Known fields have fixed types; a ticket whose known field cannot be typed goes to `tickets_rejected`
 with its raw JSON. Unknown fields are kept: objects flatten to `parent__field` columns, lists become
 child tables `tickets__<field>`, scalars become columns typed by the run's `TypeRegistry`.
 
-This row-by-row flattener is the reference: `flatten_page` first tries the columnar flattener
-(`columnar.py`), which makes the same tables from Arrow arrays, and comes here for what it refuses.
+This row-by-row path is the reference: `PageFlattener.flatten_page` (flattener.py) first tries the columnar
+path (columnar.py), which makes the same tables from Arrow arrays, and comes here for what it refuses.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from datetime import datetime
-from hashlib import sha256
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from dlt.common.normalizers.naming import NamingConvention
-from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 
 from pipelines.usercom import settings as s
-from pipelines.usercom.client import Page
-from pipelines.usercom.columnar import flatten_tickets
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.flat_tables import CHILD_PREFIX, KNOWN_TOP_FIELDS, MAX_FLATTEN_DEPTH, FlatPage, flat_table
-from pipelines.usercom.json_pages import NotColumnar
-from pipelines.usercom.numpy_arrays import repeated_timestamp
-from pipelines.usercom.tracker import RunTracker, to_micros
-from pipelines.usercom.typing import (
+from pipelines.usercom.errors import NotCoercible
+from pipelines.usercom.flatten.coercion import (
     COERCERS,
     VARIANT_SUFFIX,
-    NotCoercible,
-    TypeRegistry,
     as_arrow,
     infer_type,
     timestamps_as_arrow,
     to_int,
     to_timestamp,
 )
-
-log = logging.getLogger("usercom.flatten")
-
-
-class _Names:
-    """Column and table names as dlt will store them (its naming convention's `normalize_path`), cached.
-
-    Columns are emitted under these names, so two fields that dlt would fold into one column (`Foo` and
-    `foo`, `ü` and `é`, a top-level `a__b` and `a: {b}`) are seen here, where the ticket that holds the
-    second one can be rejected with the reason, instead of failing the whole run inside dlt or silently
-    overwriting a value. Empty names and dlt's own `_dlt` prefix are not usable either.
-    """
-
-    def __init__(self, naming: Optional[NamingConvention] = None) -> None:
-        self._naming = naming or SnakeCase()
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, name: str) -> str:
-        """The stored name of `name`; "" when it has none."""
-        stored = self._cache.get(name)
-        if stored is None:
-            try:
-                stored = self._naming.normalize_path(name) if name else ""
-            except Exception:  # noqa: BLE001 (a naming convention may refuse a name in any way)
-                stored = ""
-            if stored.startswith("_dlt"):
-                stored = ""
-            self._cache[name] = stored
-        return stored
-
+from pipelines.usercom.flatten.column_types import TypeRegistry
+from pipelines.usercom.flatten.context import FlattenContext
+from pipelines.usercom.flatten.fields import (
+    CHILD_PREFIX,
+    KNOWN_TOP_FIELDS,
+    LIST_FIELDS,
+    MAX_FLATTEN_DEPTH,
+    OBJECT_FIELDS,
+    TICKET_COLUMNS,
+    TIMESTAMP,
+)
+from pipelines.usercom.flatten.names import StoredNames
+from pipelines.usercom.flatten.tables import FlatPage, flat_table
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.versions import VersionLog
+from pipelines.usercom.times import to_micros
 
 _OBJECT_OR_NULL = {dict, type(None)}
 
@@ -80,15 +52,15 @@ class _Columns:
     """Column lists of one table under construction, with the rows that failed typing."""
 
     def __init__(self, table: str, rows: int, registry: TypeRegistry, errors: dict[int, str],
-                 names: Optional[_Names] = None) -> None:
+                 names: StoredNames | None = None) -> None:
         self.table_name = table
         self.rows = rows
         self.registry = registry
         self.errors = errors
-        self.names = names or _Names()
+        self.names = names or StoredNames()
         self.data: dict[str, tuple[pa.DataType, list | pa.Array]] = {}
 
-    def _claim(self, name: str, values: list[Any]) -> Optional[str]:
+    def _claim(self, name: str, values: list[Any]) -> str | None:
         """The stored name of a new column; None, rejecting each row that has a value, when it is taken or unusable."""
         stored = self.names(name)
         if stored and stored not in self.data:
@@ -105,7 +77,7 @@ class _Columns:
         name = self._claim(name, values)
         if name is None:
             return
-        if arrow_type == s.TIMESTAMP and self._timestamps(name, values):
+        if arrow_type == TIMESTAMP and self._timestamps(name, values):
             return
         array = as_arrow(values, arrow_type)
         if array is not None:  # nothing to coerce: built in C
@@ -134,8 +106,8 @@ class _Columns:
                     out[i] = to_timestamp(values[i])
                 except NotCoercible as error:
                     self.errors.setdefault(i, f"field `{name}`: {error}")
-            array = pc.if_else(array.is_valid(), array, pa.array(out, s.TIMESTAMP))
-        self.data[name] = (s.TIMESTAMP, array)
+            array = pc.if_else(array.is_valid(), array, pa.array(out, TIMESTAMP))
+        self.data[name] = (TIMESTAMP, array)
         return True
 
     def discovered(self, name: str, values: list[Any]) -> None:
@@ -216,27 +188,11 @@ class _Columns:
         return flat_table(self.table_name, arrays)
 
 
-class PageFlattener:
-    """Turns the pages of one run into Arrow tables; one instance serves every status listing."""
+class RowPath:
+    """Flattens a page's tickets given as parsed JSON, one value at a time where it must: takes every page."""
 
-    def __init__(self, registry: TypeRegistry, tracker: RunTracker, *, tombstone_empty_lists: bool, observed_at: datetime,
-                 naming: Optional[NamingConvention] = None) -> None:
-        self.registry = registry
-        self.tracker = tracker
-        self.tombstone_empty_lists = tombstone_empty_lists
-        self.observed_at = observed_at
-        self.names = _Names(naming)
-
-    def flatten_page(self, page: Page, *, listing: str, cursor: UpdatedSince, versions: VersionLog) -> FlatPage:
-        """One page: by the columnar flattener when the JSON reader took it and every value fits, else row by row."""
-        if page.tickets is not None:
-            try:
-                flat = flatten_tickets(self, page.tickets, cursor=cursor, versions=versions)
-                flat.columnar = True
-                return flat
-            except NotColumnar as why:
-                log.debug("page %s is flattened row by row: %s", page.url, why)
-        return self.flatten(page.rows(), listing=listing, cursor=cursor, versions=versions, verify_text=page.lenient)
+    def __init__(self, context: FlattenContext) -> None:
+        self.context = context
 
     def flatten(self, tickets: list[Any], *, listing: str, cursor: UpdatedSince, versions: VersionLog,
                 verify_text: bool = False) -> FlatPage:
@@ -275,17 +231,17 @@ class PageFlattener:
         versions.add(seen_ids, seen_stamps)
         if not candidates:  # an unchanged page (every page of a re-run): no columns to build, no tables
             if rejects:
-                page.tables[s.REJECTS_TABLE] = self._rejects(rejects, listing)
+                page.tables[s.REJECTS_TABLE] = self.context.rejects_table(rejects, listing)
             page.rejected = len(rejects)
             return page
         rows = candidates
-        identity = list(zip(ids, stamps))
+        identity = list(zip(ids, stamps, strict=True))
 
         errors: dict[int, str] = {}
         tickets_cols = self._tickets_columns(rows, errors)
         children = self._child_columns(rows, identity, errors)
         valid = [i for i in range(len(rows)) if i not in errors]
-        self.tracker.record(
+        self.context.tracker.record(
             [ids[i] for i in valid], [stamps[i] for i in valid],
             {table: [lengths[i] for i in valid] for table, (_, _, lengths) in children.items()},
         )
@@ -294,24 +250,24 @@ class PageFlattener:
         if valid:
             tickets_table = tickets_cols.table(valid)
             page.tables[s.TICKETS_TABLE] = tickets_table
-            page.tables[s.HISTORY_TABLE] = self.history_table(tickets_table)
+            page.tables[s.HISTORY_TABLE] = self.context.history_table(tickets_table)
         valid_rows = set(valid)
         for name, (cols, row_of, _) in children.items():
             keep_rows = [j for j, i in enumerate(row_of) if i in valid_rows]
             # known child tables are sent even empty, so they exist (with their columns) from the first load
-            if keep_rows or (valid and name[len(CHILD_PREFIX):] in s.LIST_FIELDS):
+            if keep_rows or (valid and name[len(CHILD_PREFIX):] in LIST_FIELDS):
                 page.tables[name] = cols.table(keep_rows)
         if rejects:
-            page.tables[s.REJECTS_TABLE] = self._rejects(rejects, listing)
+            page.tables[s.REJECTS_TABLE] = self.context.rejects_table(rejects, listing)
         page.kept = len(valid)
         page.rejected = len(rejects)
         return page
 
     def _tickets_columns(self, rows: list[dict], errors: dict[int, str]) -> _Columns:
-        cols = _Columns(s.TICKETS_TABLE, len(rows), self.registry, errors, self.names)
-        for name, arrow_type in s.TICKET_COLUMNS.items():
+        cols = _Columns(s.TICKETS_TABLE, len(rows), self.context.registry, errors, self.context.names)
+        for name, arrow_type in TICKET_COLUMNS.items():
             cols.known(name, arrow_type, [t.get(name) for t in rows])
-        for name, known in s.OBJECT_FIELDS.items():
+        for name, known in OBJECT_FIELDS.items():
             cols.object(name, [t.get(name) for t in rows], known)
         for key in sorted(_keys(rows) - KNOWN_TOP_FIELDS):
             values = [t.get(key) for t in rows]
@@ -328,8 +284,8 @@ class PageFlattener:
     ) -> dict[str, tuple[_Columns, list[int], list[int]]]:
         list_fields = [k for k in sorted(_keys(rows) - KNOWN_TOP_FIELDS) if _all_of([t.get(k) for t in rows], list)]
         names: dict[str, str] = {}
-        for f in list(s.LIST_FIELDS) + list_fields:
-            table = self.names(CHILD_PREFIX + f)
+        for f in list(LIST_FIELDS) + list_fields:
+            table = self.context.names(CHILD_PREFIX + f)
             if table.startswith(CHILD_PREFIX) and table not in names:
                 names[table] = f
                 continue
@@ -337,7 +293,7 @@ class PageFlattener:
                 if t.get(f):
                     errors.setdefault(i, f"list `{f}` would be stored as table `{table}`, which another field fills"
                                       if table.startswith(CHILD_PREFIX) else f"list `{f}` has no usable table name")
-        for table in self.registry.tables():
+        for table in self.context.registry.tables():
             if table.startswith(CHILD_PREFIX) and table not in names:
                 names[table] = table[len(CHILD_PREFIX):]
         return {table: self._child(table, f, rows, identity, errors) for table, f in names.items()}
@@ -354,18 +310,18 @@ class PageFlattener:
                 positions.append(position)
                 deleted.append(False)
                 elements.append(item)
-            if not items and self.tombstone_empty_lists:
+            if not items and self.context.tombstone_empty_lists:
                 # a tombstone at position -1 makes the merge clear the rows an earlier version left
                 row_of.append(i)
                 positions.append(-1)
                 deleted.append(True)
                 elements.append(None)
-        cols = _Columns(table, len(row_of), self.registry, {}, self.names)
+        cols = _Columns(table, len(row_of), self.context.registry, {}, self.context.names)
         cols.data[s.CHILD_KEY] = (pa.int64(), [identity[i][0] for i in row_of])
         cols.data[s.CHILD_POSITION] = (pa.int64(), positions)
-        cols.data[s.CHILD_VERSION] = (s.TIMESTAMP, [identity[i][1] for i in row_of])
+        cols.data[s.CHILD_VERSION] = (TIMESTAMP, [identity[i][1] for i in row_of])
         cols.data[s.TOMBSTONE] = (pa.bool_(), deleted)
-        known = s.LIST_FIELDS.get(field_name)
+        known = LIST_FIELDS.get(field_name)
         if any(e is not None and not isinstance(e, dict) for e in elements):
             cols.discovered("value", [None if isinstance(e, dict) else e for e in elements])
         if any(isinstance(e, dict) for e in elements) or known:
@@ -373,76 +329,6 @@ class PageFlattener:
         for j, message in cols.errors.items():
             errors.setdefault(row_of[j], f"list `{field_name}`[{positions[j]}]: {message}")
         return cols, row_of, [len(x) for x in lists]
-
-    def tombstones(self, stale: dict[str, list[tuple[int, int, range]]]) -> dict[str, pa.Table]:
-        """Child-table rows that delete positions an older version of a ticket, read earlier in the run, left."""
-        tables = {}
-        for table, entries in stale.items():
-            keys = [(ticket_id, stamp, p) for ticket_id, stamp, positions in entries for p in positions]
-            tables[table] = flat_table(table, {
-                s.CHILD_KEY: pa.array([k[0] for k in keys], pa.int64()),
-                s.CHILD_POSITION: pa.array([k[2] for k in keys], pa.int64()),
-                s.CHILD_VERSION: pa.array([k[1] for k in keys], s.TIMESTAMP),
-                s.TOMBSTONE: pa.array([True] * len(keys), pa.bool_()),
-            })
-        return tables
-
-    def history_table(self, tickets: pa.Table) -> pa.Table:
-        """The `tickets_history` rows of these `tickets` rows: their tracked fields, observed at this run."""
-        columns = {}
-        for name in s.HISTORY_FIELDS:
-            columns[name] = tickets.column(name).combine_chunks()
-        columns["valid_from"] = repeated_timestamp(to_micros(self.observed_at), s.TIMESTAMP, tickets.num_rows)
-        return flat_table(s.HISTORY_TABLE, columns)
-
-    def _rejects(self, rejects: list[tuple[Any, str]], listing: str) -> pa.Table:
-        raws = [_raw_json(raw) for raw, _ in rejects]
-        return flat_table(s.REJECTS_TABLE, {
-            "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
-            "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
-            "listing": pa.array([listing] * len(rejects)),
-            "reason": pa.array([_storable(reason) for _, reason in rejects]),
-            "raw_json": pa.array(raws),
-            "rejected_at": pa.array([self.observed_at] * len(rejects), s.TIMESTAMP),
-        })
-
-
-class TableBatcher:
-    """Gathers one listing's tables and hands each one on once it holds `rows` rows or `max_bytes` bytes (and at
-    the end).
-
-    dlt computes and merges a table schema for every Arrow item a resource yields (~2 ms an item here, half of
-    a 100k-ticket run at one item per table per page); items of thousands of rows make that negligible, and
-    the byte bound keeps memory flat (a `tickets` item of 10,000 rows is ~13 MB of text). The rows loaded are
-    the same: only how they are cut into items changes.
-    """
-
-    def __init__(self, rows: int = 10_000, max_bytes: int = 8_000_000) -> None:
-        self.rows = rows
-        self.max_bytes = max_bytes
-        self._parts: dict[str, list[pa.Table]] = {}
-        self._counts: dict[str, tuple[int, int]] = {}
-
-    def add(self, tables: dict[str, pa.Table]) -> Iterator[tuple[str, pa.Table]]:
-        """Takes one page's tables; yields (name, table) for each table that reached `rows` rows or `max_bytes`."""
-        for name, table in tables.items():
-            self._parts.setdefault(name, []).append(table)
-            rows, size = self._counts.get(name, (0, 0))
-            rows, size = rows + table.num_rows, size + table.nbytes
-            self._counts[name] = (rows, size)
-            if rows >= self.rows or size >= self.max_bytes:
-                yield name, self._take(name)
-
-    def flush(self) -> Iterator[tuple[str, pa.Table]]:
-        """Yields (name, table) for every table still held."""
-        for name in list(self._parts):
-            yield name, self._take(name)
-
-    def _take(self, name: str) -> pa.Table:
-        parts = self._parts.pop(name)
-        self._counts.pop(name)
-        # pages may differ in columns (a field only some pages have): missing ones are null
-        return parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
 
 
 def _identity(ticket: Any) -> tuple[int, int]:
@@ -460,29 +346,6 @@ def _identity(ticket: Any) -> tuple[int, int]:
     except NotCoercible as error:
         raise NotCoercible(f"field `updated_at`: {error}") from None
     return ticket_id, stamp
-
-
-def _raw_id(raw: Any) -> str | None:
-    value = raw.get("id") if isinstance(raw, dict) else None
-    return None if value is None else _storable(value if isinstance(value, str) else _raw_json(value))
-
-
-def _raw_json(raw: Any) -> str:
-    """The JSON text of a rejected value, keys sorted; values orjson cannot write (a lone surrogate, a number
-    beyond 64 bits, nesting past its limit) are written by the standard library with \\u escapes."""
-    try:
-        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        return json.dumps(raw, sort_keys=True, ensure_ascii=True)
-
-
-def _storable(text: str) -> str:
-    """`text`, or its JSON-escaped form when it holds a lone surrogate (which no UTF-8 column can hold)."""
-    try:
-        text.encode()
-        return text
-    except UnicodeEncodeError:
-        return json.dumps(text, ensure_ascii=True)[1:-1]
 
 
 def _keys(rows: list[dict | None]) -> set[str]:

@@ -1,23 +1,22 @@
-"""Value coercion to Arrow types, and the run's registry of column types discovered on the way."""
+"""Values as the API sent them → the Arrow type of their column: one coercer per type, the fast paths that let
+Arrow build a column in C, and the type a new column gets from its first values."""
 
 from __future__ import annotations
 
 import json
 import re
-import threading
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.usercom.settings import TIMESTAMP
-
-
-class NotCoercible(ValueError):
-    """A value that does not fit the column's type."""
+from pipelines.usercom.errors import NotCoercible
+from pipelines.usercom.flatten.fields import TIMESTAMP
+from pipelines.usercom.times import parse_iso
 
 
 def to_int(value: Any) -> int:
@@ -79,12 +78,9 @@ def to_timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise NotCoercible(f"{_show(value)} is not an ISO 8601 timestamp")
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        return parse_iso(value)
     except ValueError:
         raise NotCoercible(f"{_show(value)} is not an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 # The ISO 8601 form the API sends (date, "T", time to the second with up to 6 decimals, a zone): Arrow's cast
@@ -154,8 +150,6 @@ COERCERS: dict[pa.DataType, Callable[[Any], Any]] = {
     TIMESTAMP: to_timestamp,
 }
 VARIANT_SUFFIX = {pa.int64(): "bigint", pa.float64(): "double", pa.bool_(): "bool", pa.string(): "text", TIMESTAMP: "timestamp"}
-DLT_TO_ARROW = {"bigint": pa.int64(), "double": pa.float64(), "bool": pa.bool_(), "text": pa.string(),
-                "timestamp": TIMESTAMP, "json": pa.string(), "decimal": pa.float64()}
 
 
 def infer_type(values: list[Any]) -> pa.DataType:
@@ -173,49 +167,3 @@ def infer_type(values: list[Any]) -> pa.DataType:
 def _show(value: Any) -> str:
     text = to_text(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-class TypeRegistry:
-    """Column types per table: fixed for known fields, first-seen for discovered ones, shared by all threads.
-
-    Seeded from the pipeline's dlt schema so a column keeps its type across runs; a later value that does
-    not fit goes to a variant column `<column>__v_<type>`, as dlt's own normaliser does.
-    """
-
-    def __init__(self, seed: dict[str, dict[str, pa.DataType]] | None = None) -> None:
-        self._types: dict[str, dict[str, pa.DataType]] = {t: dict(c) for t, c in (seed or {}).items()}
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_dlt_schema(cls, tables: dict[str, dict]) -> "TypeRegistry":
-        """Registry seeded with the column types already in a dlt schema's tables."""
-        seed: dict[str, dict[str, pa.DataType]] = {}
-        for name, table in tables.items():
-            for column, spec in table.get("columns", {}).items():
-                arrow_type = DLT_TO_ARROW.get(spec.get("data_type", ""))
-                if arrow_type is not None:
-                    seed.setdefault(name, {})[column] = arrow_type
-        return cls(seed)
-
-    def resolve(self, table: str, column: str, values: list[Any]) -> pa.DataType:
-        """The type of `column` in `table`: the registered one, else inferred from `values` and registered."""
-        with self._lock:
-            columns = self._types.setdefault(table, {})
-            if column not in columns:
-                columns[column] = infer_type(values)
-            return columns[column]
-
-    def resolve_inferred(self, table: str, column: str, inferred: pa.DataType) -> pa.DataType:
-        """`resolve` for values Arrow has typed already (bool, int64, double or string: what `infer_type` gives them)."""
-        with self._lock:
-            return self._types.setdefault(table, {}).setdefault(column, inferred)
-
-    def tables(self) -> list[str]:
-        """Names of every table the registry knows."""
-        with self._lock:
-            return list(self._types)
-
-    def columns(self, table: str) -> dict[str, pa.DataType]:
-        """The registered column types of `table`."""
-        with self._lock:
-            return dict(self._types.get(table, {}))

@@ -1,4 +1,4 @@
-"""The columnar flattener: a page's tickets as one Arrow struct array → the same tables the row flattener makes.
+"""The columnar path: a page's tickets as one Arrow struct array → the same tables the row path (rows.py) makes.
 
 Every step is an Arrow or NumPy kernel over whole columns (struct fields become columns, list fields become
 child tables by their offsets), so a pass costs ~1.5 ms of Python whatever its size: the client hands it
@@ -13,7 +13,6 @@ instead (the column types registered on the way are the ones it registers for th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -21,14 +20,22 @@ import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from pipelines.usercom import settings as s
-from pipelines.usercom.cursor import UpdatedSince, VersionLog
-from pipelines.usercom.flat_tables import CHILD_PREFIX, KNOWN_TOP_FIELDS, MAX_FLATTEN_DEPTH, FlatPage, flat_table
-from pipelines.usercom.json_pages import NotColumnar
-from pipelines.usercom.numpy_arrays import from_numpy, numbers, valid
-from pipelines.usercom.typing import timestamps_as_arrow
-
-if TYPE_CHECKING:
-    from pipelines.usercom.arrow import PageFlattener
+from pipelines.usercom.errors import NotColumnar
+from pipelines.usercom.flatten.coercion import timestamps_as_arrow
+from pipelines.usercom.flatten.context import FlattenContext
+from pipelines.usercom.flatten.fields import (
+    CHILD_PREFIX,
+    KNOWN_TOP_FIELDS,
+    LIST_FIELDS,
+    MAX_FLATTEN_DEPTH,
+    OBJECT_FIELDS,
+    TICKET_COLUMNS,
+    TIMESTAMP,
+)
+from pipelines.usercom.flatten.numpy_arrays import from_numpy, numbers, valid
+from pipelines.usercom.flatten.tables import FlatPage, flat_table
+from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.versions import VersionLog
 
 
 @dataclass
@@ -36,11 +43,11 @@ class _TableColumns:
     """The columns of one table under construction, by the name dlt stores them under."""
 
     table: str
-    flattener: "PageFlattener"
+    context: FlattenContext
     arrays: dict[str, pa.Array] = field(default_factory=dict)
 
     def _claim(self, name: str) -> str:
-        stored = self.flattener.names(name)
+        stored = self.context.names(name)
         if not stored or stored in self.arrays:
             raise NotColumnar(f"field `{name}` has no column name of its own")
         return stored
@@ -48,7 +55,7 @@ class _TableColumns:
     def known(self, name: str, arrow_type: pa.DataType, array: pa.Array) -> None:
         """A column of fixed type (read as declared; timestamps arrive as text)."""
         name = self._claim(name)
-        if arrow_type == s.TIMESTAMP:
+        if arrow_type == TIMESTAMP:
             array = _timestamps(name, array)
         elif array.type != arrow_type:
             raise NotColumnar(f"field `{name}` was read as {array.type}")
@@ -67,25 +74,25 @@ class _TableColumns:
                 or pat.is_string(array.type)):
             raise NotColumnar(f"field `{name}` is a {array.type}")
         stored = self._claim(name)
-        registered = self.flattener.registry.resolve_inferred(self.table, stored, array.type)
+        registered = self.context.registry.resolve_inferred(self.table, stored, array.type)
         self.arrays[stored] = _fit(stored, array, registered)
 
-    def object(self, prefix: str, array: pa.StructArray, known: Optional[dict[str, pa.DataType]]) -> None:
+    def object(self, prefix: str, array: pa.StructArray, known: dict[str, pa.DataType] | None) -> None:
         """A struct column → `prefix__key` columns (`key` at a child table's top), known keys first."""
-        children = dict(zip((f.name for f in array.type), array.flatten()))  # flatten() carries the struct's nulls
+        children = dict(zip((f.name for f in array.type), array.flatten(), strict=True))  # flatten() carries the struct's nulls
         for key, arrow_type in (known or {}).items():
             self.known(_join(prefix, key), arrow_type, children.pop(key))
         for key, child in children.items():
             self.discovered(_join(prefix, key), child)
 
 
-def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, cursor: UpdatedSince,
+def flatten_tickets(context: FlattenContext, tickets: pa.StructArray, *, cursor: UpdatedSince,
                     versions: VersionLog) -> FlatPage:
-    """The tables of one page, as `PageFlattener.flatten` makes them; raises NotColumnar to hand the page back."""
+    """The tables of one page, as the row path (rows.py) makes them; raises NotColumnar to hand the page back."""
     page = FlatPage()
     if tickets.null_count:
         raise NotColumnar("a ticket is not an object")
-    fields = dict(zip((f.name for f in tickets.type), tickets.flatten()))
+    fields = dict(zip((f.name for f in tickets.type), tickets.flatten(), strict=True))
     unknown = sorted(set(fields) - KNOWN_TOP_FIELDS)
     for key in unknown:
         if pat.is_list(fields[key].type) and fields[key].null_count < len(tickets):
@@ -111,21 +118,21 @@ def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, curs
         fields = {name: array.take(indices) for name, array in fields.items()}
     ids_kept, stamps_kept = ids_np[keep], stamps_np[keep]
 
-    columns = _TableColumns(s.TICKETS_TABLE, flattener)
-    for name, arrow_type in s.TICKET_COLUMNS.items():
+    columns = _TableColumns(s.TICKETS_TABLE, context)
+    for name, arrow_type in TICKET_COLUMNS.items():
         columns.known(name, arrow_type, fields[name])
-    for name, known in s.OBJECT_FIELDS.items():
+    for name, known in OBJECT_FIELDS.items():
         columns.object(name, fields[name], known)
     for key in unknown:
         columns.discovered(key, fields[key], nested=False)
 
-    children = _child_tables(flattener, fields, ids_kept, stamps_kept)
+    children = _child_tables(context, fields, ids_kept, stamps_kept)
     tickets_table = flat_table(s.TICKETS_TABLE, columns.arrays)
-    history = flattener.history_table(tickets_table)
+    history = context.history_table(tickets_table)
 
     # the page is taken: only now is shared state touched
     versions.add(ids_np[seen], stamps_np[seen])
-    flattener.tracker.record(ids_kept, stamps_kept, {name: lengths for name, (_, lengths) in children.items()})
+    context.tracker.record(ids_kept, stamps_kept, {name: lengths for name, (_, lengths) in children.items()})
     page.tables[s.TICKETS_TABLE] = tickets_table
     page.tables[s.HISTORY_TABLE] = history
     for name, (table, _) in children.items():
@@ -136,18 +143,18 @@ def flatten_tickets(flattener: "PageFlattener", tickets: pa.StructArray, *, curs
     return page
 
 
-def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: np.ndarray,
-                  stamps: np.ndarray) -> dict[str, tuple[Optional[pa.Table], np.ndarray]]:
+def _child_tables(context: FlattenContext, fields: dict[str, pa.Array], ids: np.ndarray,
+                  stamps: np.ndarray) -> dict[str, tuple[pa.Table | None, np.ndarray]]:
     """Per child table: its rows for these tickets (None when it has none to send) and each ticket's list length."""
-    out: dict[str, tuple[Optional[pa.Table], np.ndarray]] = {}
-    for name, known in s.LIST_FIELDS.items():
-        table = flattener.names(CHILD_PREFIX + name)
+    out: dict[str, tuple[pa.Table | None, np.ndarray]] = {}
+    for name, known in LIST_FIELDS.items():
+        table = context.names(CHILD_PREFIX + name)
         if not table.startswith(CHILD_PREFIX) or table in out:
             raise NotColumnar(f"list `{name}` has no table name of its own")
         lists = fields[name]
         lengths = np.where(valid(lists), numbers(lists.value_lengths(), np.int32), 0).astype(np.int32)
-        columns = _TableColumns(table, flattener)
-        keys, deleted = _child_keys(ids, stamps, lengths, flattener.tombstone_empty_lists)
+        columns = _TableColumns(table, context)
+        keys, deleted = _child_keys(ids, stamps, lengths, context.tombstone_empty_lists)
         columns.arrays.update(keys)
         elements = pc.list_flatten(lists)
         if deleted.any():
@@ -155,9 +162,9 @@ def _child_tables(flattener: "PageFlattener", fields: dict[str, pa.Array], ids: 
         columns.object("", elements, known)
         out[table] = (flat_table(table, columns.arrays), lengths)
     empty = np.zeros(len(ids), np.int32)
-    for table in flattener.registry.tables():
+    for table in context.registry.tables():
         if table.startswith(CHILD_PREFIX) and table not in out:  # a list of earlier runs no ticket here has
-            keys, deleted = _child_keys(ids, stamps, empty, flattener.tombstone_empty_lists)
+            keys, deleted = _child_keys(ids, stamps, empty, context.tombstone_empty_lists)
             out[table] = (flat_table(table, keys) if len(deleted) else None, empty)
     return out
 
@@ -177,7 +184,7 @@ def _child_keys(ids: np.ndarray, stamps: np.ndarray, lengths: np.ndarray,
     return {
         s.CHILD_KEY: from_numpy(ids[row_of], pa.int64()),
         s.CHILD_POSITION: from_numpy(positions.astype(np.int64), pa.int64()),
-        s.CHILD_VERSION: from_numpy(stamps[row_of], pa.int64()).cast(s.TIMESTAMP),
+        s.CHILD_VERSION: from_numpy(stamps[row_of], pa.int64()).cast(TIMESTAMP),
         s.TOMBSTONE: from_numpy(deleted, pa.bool_()),
     }, deleted
 
@@ -207,7 +214,7 @@ def _fit(name: str, array: pa.Array, registered: pa.DataType) -> pa.Array:
             return array.cast(registered)  # safe cast: refuses an integer a double cannot hold exactly
         if pat.is_boolean(array.type) and registered == pa.string():
             return array.cast(registered)  # "true"/"false", as the JSON text
-        if pat.is_string(array.type) and registered == s.TIMESTAMP:
+        if pat.is_string(array.type) and registered == TIMESTAMP:
             return _timestamps(name, array)
     except pa.ArrowInvalid:
         pass

@@ -1,4 +1,5 @@
-"""How a run holds memory: Arrow allocates through the C library's allocator, and freed memory goes back to the OS.
+"""How a run holds memory: Arrow allocates through the C library's allocator (chosen where the run starts:
+`pipelines/run_setup.py`), and freed memory goes back to the OS.
 
 Measured at 100,000 tickets: with pyarrow's default pool (mimalloc) the run's resident memory after extracting
 was 326 MB, and none of it came back; with the system allocator it was 308 MB, and returning the freed pages
@@ -7,21 +8,7 @@ was 326 MB, and none of it came back; with the system allocator it was 308 MB, a
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import pyarrow as pa
-
-
-@contextmanager
-def arrow_on_system_allocator() -> Iterator[None]:
-    """Arrow's allocations inside go through the system allocator (the previous default pool is restored after)."""
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
 
 
 def return_freed_memory() -> None:
@@ -31,8 +18,13 @@ def return_freed_memory() -> None:
     pool Python chose; collecting it too brought a 1,000,000-ticket run from 338 to 320 MB after extracting.
     """
     pa.system_memory_pool().release_unused()
-    if _BUILT_IN_DEFAULT.backend_name != "system":
-        _BUILT_IN_DEFAULT.release_unused()
+    mimalloc = _mimalloc()
+    if mimalloc is not None:  # Arrow's C++ default when pyarrow loaded before the run chose the system allocator
+        mimalloc.release_unused()
 
 
-_BUILT_IN_DEFAULT = pa.default_memory_pool()  # taken at import, before a run switches Python's default
+def _mimalloc() -> pa.MemoryPool | None:
+    try:
+        return pa.mimalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without it
+        return None

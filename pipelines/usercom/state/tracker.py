@@ -13,21 +13,15 @@ tickets with four child tables that is 20 MB; int32 lengths (which also kept Arr
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from pipelines.usercom.growing_column import GrowingColumn
 from pipelines.usercom.settings import CURSOR_MARGIN_SECONDS
+from pipelines.usercom.state.growing_column import GrowingColumn
+from pipelines.usercom.times import from_micros
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LONG = np.iinfo(np.uint8).max  # a stored length of 255 means: look it up in `_long_lengths`
-
-
-def to_micros(value: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class RunTracker:
@@ -35,7 +29,7 @@ class RunTracker:
 
     def __init__(self, listings: int, started_at: datetime | None = None, margin_seconds: int = CURSOR_MARGIN_SECONDS) -> None:
         self._lock = threading.Lock()
-        self._start = started_at or datetime.now(timezone.utc)
+        self._start = started_at or datetime.now(UTC)
         self._margin = timedelta(seconds=margin_seconds)
         self._max_seen: int | None = None
         self._pending = listings
@@ -83,7 +77,7 @@ class RunTracker:
             evidence = max((x for x in (self._max_seen, newest_seen) if x is not None), default=None)
             if evidence is None:
                 return None
-            return min(self._start, EPOCH + timedelta(microseconds=evidence)) - self._margin
+            return min(self._start, from_micros(evidence)) - self._margin
 
     def finish_listing(self) -> bool:
         """Marks one listing done; True for the last one, which sends the run's tombstones."""

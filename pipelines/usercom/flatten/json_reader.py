@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 import pyarrow as pa
 import pyarrow.json as pj
 import pyarrow.types as pat
 
-from pipelines.usercom import settings as s
+from pipelines.usercom.errors import NotColumnar
+from pipelines.usercom.flatten.fields import LIST_FIELDS, OBJECT_FIELDS, TICKET_COLUMNS, TIMESTAMP
 
 # the reader's block must hold the whole body: a page is one JSON document, not one per line
 _MIN_BLOCK = 1 << 16
@@ -31,22 +31,18 @@ _MIN_BLOCK = 1 << 16
 MAX_DECLARED_FIELDS = 2_000
 
 
-class NotColumnar(Exception):
-    """A page (or a part of it) the columnar path does not take; the row-by-row path reads it instead."""
-
-
 @dataclass
 class ArrowPage:
     """A page as parsed by the JSON reader: its tickets as one Arrow struct array."""
 
     tickets: pa.StructArray
-    count: Optional[int]
-    next_url: Optional[str]
+    count: int | None
+    next_url: str | None
 
 
 def _as_text(arrow_type: pa.DataType) -> pa.DataType:
     """The declared type of a known field: timestamps are read as text and cast afterwards, as the row path does."""
-    return pa.string() if arrow_type == s.TIMESTAMP else arrow_type
+    return pa.string() if arrow_type == TIMESTAMP else arrow_type
 
 
 def _struct(fields: dict[str, pa.DataType]) -> pa.StructType:
@@ -55,9 +51,9 @@ def _struct(fields: dict[str, pa.DataType]) -> pa.StructType:
 
 def known_ticket_fields() -> dict[str, pa.DataType]:
     """The declared type of every field the code knows, as the reader should type it."""
-    fields: dict[str, pa.DataType] = {name: _as_text(t) for name, t in s.TICKET_COLUMNS.items()}
-    fields.update({name: _struct(sub) for name, sub in s.OBJECT_FIELDS.items()})
-    fields.update({name: pa.list_(_struct(sub)) for name, sub in s.LIST_FIELDS.items()})
+    fields: dict[str, pa.DataType] = {name: _as_text(t) for name, t in TICKET_COLUMNS.items()}
+    fields.update({name: _struct(sub) for name, sub in OBJECT_FIELDS.items()})
+    fields.update({name: pa.list_(_struct(sub)) for name, sub in LIST_FIELDS.items()})
     return fields
 
 
@@ -81,7 +77,7 @@ class PageReader:
         return ArrowPage(tickets=self._tickets(page), count=page.column("count")[0].as_py(),
                          next_url=page.column("next")[0].as_py())
 
-    def read_many(self, bodies: list[bytes], next_urls: list[Optional[str]]) -> pa.StructArray:
+    def read_many(self, bodies: list[bytes], next_urls: list[str | None]) -> pa.StructArray:
         """The tickets of several pages, parsed in one call, as one struct array; raises NotColumnar when any
         page must be read on its own. `next_urls` are the links already read from the pages' heads."""
         if any(b"\n" in body for body in bodies):  # a page per line: a pretty-printed page is read alone
@@ -134,7 +130,7 @@ class PageReader:
         return table
 
 
-def _declared(known: pa.DataType, parsed: pa.DataType) -> Optional[pa.DataType]:
+def _declared(known: pa.DataType, parsed: pa.DataType) -> pa.DataType | None:
     """`parsed` with what the reader inferred turned into what later pages should declare; None when it inferred
     nothing new. Timestamps the reader inferred from text become text; fields it saw only as null stay undeclared.
     """
@@ -161,7 +157,7 @@ def _declared(known: pa.DataType, parsed: pa.DataType) -> Optional[pa.DataType]:
     return None
 
 
-def _inferred(arrow_type: pa.DataType) -> Optional[pa.DataType]:
+def _inferred(arrow_type: pa.DataType) -> pa.DataType | None:
     """What to declare for a field the reader inferred: None (leave it to inference) for null, text for timestamps."""
     if pat.is_null(arrow_type):
         return None

@@ -8,16 +8,18 @@ It writes nothing. Each finding says whether a run copes with it; the verdict sa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
 from pipelines.usercom import settings
-from pipelines.usercom.client import ListingStats, TicketsClient, parse_page_body, redact_url
-from pipelines.usercom.errors import UsercomError, UsercomHTTPError
-from pipelines.usercom.status_filter import IGNORED_SHARE
-from pipelines.usercom.transport import Transport
-from pipelines.usercom.typing import NotCoercible, to_timestamp
+from pipelines.usercom.errors import NotCoercible, UsercomError, UsercomHTTPError
+from pipelines.usercom.flatten.coercion import to_timestamp
+from pipelines.usercom.flatten.page import parse_page_body
+from pipelines.usercom.http.client import ListingStats, TicketsClient
+from pipelines.usercom.http.status_filter import IGNORED_SHARE
+from pipelines.usercom.http.transport import Transport
+from pipelines.usercom.http.urls import redact_url
 
 _RATE_HEADER = re.compile(r"^(x-)?(rate-?limit|ratelimit)|^retry-after$", re.IGNORECASE)
 _TIMESTAMP_FORMS = (
@@ -69,10 +71,10 @@ class CheckReport:
 class _Listing:
     """The first page of one listing as the check read it."""
 
-    status: Optional[str]
+    status: str | None
     url: str
-    count: Optional[int]
-    next_url: Optional[str]
+    count: int | None
+    next_url: str | None
     tickets: list
 
 
@@ -106,7 +108,7 @@ def check_account(client: TicketsClient, statuses: Sequence[str]) -> CheckReport
     return report
 
 
-def _first_page(client: TicketsClient, session: Transport, status: Optional[str], stats: ListingStats,
+def _first_page(client: TicketsClient, session: Transport, status: str | None, stats: ListingStats,
                 headers: dict[str, str]) -> _Listing:
     url = client.first_url(status)
     answer = _get(client, session, url, stats, headers)

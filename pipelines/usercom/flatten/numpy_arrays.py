@@ -6,8 +6,6 @@ the input is a pandas object, 31 MB resident and 0.2-0.5 s inside the first list
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.types as pat
@@ -27,7 +25,7 @@ def valid(array: pa.Array) -> np.ndarray:
     return bits[array.offset:array.offset + len(array)].astype(bool)
 
 
-def from_numpy(values: np.ndarray, arrow_type: pa.DataType, mask: Optional[np.ndarray] = None) -> pa.Array:
+def from_numpy(values: np.ndarray, arrow_type: pa.DataType, mask: np.ndarray | None = None) -> pa.Array:
     """A primitive (or bool) Arrow array of `values`; `mask` marks the nulls."""
     if pat.is_boolean(arrow_type):
         data = pa.py_buffer(np.packbits(values, bitorder="little"))

@@ -1,18 +1,23 @@
-"""GET requests to the API's one host, through a connection pool that requests' adapter set up, sent by urllib3.
+"""GET requests to the API's one host, on urllib3's public pool managers, with requests' exceptions.
 
 requests' `Session.get` spends ~0.9 ms of the GIL on each request around urllib3's own work: merging
 session settings, cookies, hooks, a second response object. A listing reads hundreds of pages one after
-the other, so that was a third of an extract's GIL time at 100,000 tickets. Here requests' `HTTPAdapter`
-still chooses the pool once (proxy and TLS verification from the environment, as requests does), each
-request goes straight to urllib3's `urlopen`, and urllib3's errors become the requests exceptions that
-`requests.Session.get` raises for them, so callers (and their retries) see the same errors.
+the other, so that was a third of an extract's GIL time at 100,000 tickets. Here the proxy and TLS
+verification are read from the environment once, as requests reads them (`merge_environment_settings`:
+HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...), each request goes straight to urllib3's `urlopen`, and
+urllib3's errors become the requests exceptions that `requests.Session.get` raises for them, so callers
+(and their retries) see the same errors.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 import requests
+from requests.utils import select_proxy
+from urllib3 import PoolManager, ProxyManager
 from urllib3.exceptions import (
     ClosedPoolError,
     ConnectTimeoutError,
@@ -23,9 +28,9 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util import Timeout
+from urllib3.util import Timeout, make_headers
 
-from pipelines.usercom.deadline import DeadlineAdapter
+from pipelines.usercom.http.deadline import deadline_pools
 
 
 @dataclass
@@ -48,9 +53,8 @@ class Transport:
     def __init__(self, base_url: str, headers: dict[str, str], timeout: tuple[float, float]) -> None:
         with requests.Session() as session:  # only to read the environment as requests would for this URL
             environment = session.merge_environment_settings(base_url, {}, None, None, None)
-        self._proxies = environment["proxies"]
-        self._verify = environment["verify"]
-        self._adapter = DeadlineAdapter()
+        self._manager = deadline_pools(_pool_manager(select_proxy(base_url, environment["proxies"]),
+                                                     environment["verify"]))
         self._headers = {**requests.utils.default_headers(), **headers}
         self._timeout = Timeout(connect=timeout[0], read=timeout[1])
 
@@ -59,12 +63,9 @@ class Transport:
         request = requests.PreparedRequest()
         request.prepare(method="GET", url=url, headers=self._headers)
         try:
-            pool = self._adapter.get_connection_with_tls_context(request, self._verify, proxies=self._proxies)
-            self._adapter.cert_verify(pool, url, self._verify, None)
-            response = pool.urlopen(
-                "GET", self._adapter.request_url(request, self._proxies), headers=request.headers,
-                redirect=False, assert_same_host=False, preload_content=False, decode_content=False,
-                retries=False, timeout=self._timeout,
+            response = self._manager.urlopen(
+                "GET", request.url, headers=request.headers, redirect=False, preload_content=False,
+                decode_content=False, retries=False, timeout=self._timeout,
             )
         except (ProtocolError, OSError, ClosedPoolError, NewConnectionError) as error:
             raise requests.ConnectionError(error, request=request) from None
@@ -92,11 +93,29 @@ class Transport:
 
     def close(self) -> None:
         """Closes the pooled connections."""
-        self._adapter.close()
+        self._manager.clear()
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+
+def _pool_manager(proxy: str | None, verify: bool | str) -> PoolManager:
+    """The pools requests would use: through `proxy` when the environment names one, verifying TLS as `verify` says
+    (True: the certifi bundle requests ships with; a path: that bundle or folder; False: not at all)."""
+    if verify is False:
+        tls = {"cert_reqs": "CERT_NONE"}
+    else:
+        bundle = requests.certs.where() if verify is True else verify
+        tls = {"cert_reqs": "CERT_REQUIRED", **({"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle})}
+    if not proxy:
+        return PoolManager(**tls)
+    if proxy.lower().startswith("socks"):
+        from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as requests' SOCKS support does
+
+        return SOCKSProxyManager(proxy, **tls)
+    parts = urlsplit(proxy)
+    credentials = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}" if parts.username else None
+    return ProxyManager(proxy, proxy_headers=make_headers(proxy_basic_auth=credentials) if credentials else None, **tls)

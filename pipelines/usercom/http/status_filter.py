@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 Verdict = Literal["filtered", "unfiltered", "stop"]
 # A first page on which more than this share of tickets carry another status means the filter is ignored (a

@@ -1,0 +1,52 @@
+"""What a run of the source did, per status listing, filled in while it runs (the run's summary reads it)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from pipelines.usercom.http.status_filter import Evidence
+
+
+@dataclass
+class ListingReport:
+    """What one status listing did in a run."""
+
+    status: str
+    pages: int = 0
+    received: int = 0
+    api_count: int | None = None
+    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
+    kept: int = 0
+    skipped_unchanged: int = 0
+    rejected: int = 0
+    retries: int = 0
+    pages_row_by_row: int = 0  # pages the columnar path handed to the row flattener (odd values, unknown lists)
+    finished: bool = False
+    ended_on_404: str | None = None  # the last page's `next` link answered 404 with every ticket received
+    unfiltered: bool = False  # the API ignored the status filter: this listing read every ticket
+    stopped: bool = False  # the API ignored the status filter: another listing read every ticket
+
+    @property
+    def count_mismatch(self) -> int | None:
+        """Tickets received minus the API's `count`, once the listing finished; None when unknown."""
+        if not self.finished or self.api_count is None:
+            return None
+        return self.received - self.api_count
+
+
+@dataclass
+class RunReport:
+    """Per-status figures of one run, filled in while the source runs."""
+
+    listings: dict[str, ListingReport] = field(default_factory=dict)
+    repeated: int = 0  # tickets read in two status lists (they moved while we paged)
+    filter_ignored: Evidence | None = None  # the first page that showed the API ignoring the status filter
+    throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
+    paced_at: float | None = None  # requests/s the run was held to at its end; None: never paced
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def listing(self, status: str) -> ListingReport:
+        """The report of one status listing, created on first use."""
+        with self.lock:
+            return self.listings.setdefault(status, ListingReport(status))

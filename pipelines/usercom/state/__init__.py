@@ -1,0 +1,7 @@
+"""What a run remembers: between runs in dlt's resource state, and within a run in memory.
+
+- a listing's incremental cursor (which tickets are unchanged): `cursor.py`
+- the versions a listing read, and the new cursor saved: `versions.py`
+- every ticket version the run emitted, for tombstones and the next cursor: `tracker.py`
+- the append-only NumPy column both use: `growing_column.py`
+"""

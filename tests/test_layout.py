@@ -1,0 +1,103 @@
+"""The package layout holds: no import cycles in `pipelines/`, and importing a module does nothing to the process."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
+
+
+def module_name(path: Path) -> str:
+    """The dotted name of a module file under `pipelines/`."""
+    parts = path.relative_to(PIPELINES.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The `pipelines` modules `path` imports anywhere in its code (type-checking-only imports aside)."""
+    tree = ast.parse(path.read_text())
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for child in node.body for n in ast.walk(child)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names}
+    return found & modules
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of `pipelines/` and the modules of `pipelines/` it imports."""
+    files = {module_name(p): p for p in PIPELINES.rglob("*.py")}
+    return {name: imported_modules(path, set(files)) - {name} for name, path in files.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_of_pipelines_imports_itself_back_through_others():
+    graph = import_graph()
+    assert len(graph) > 40 and graph["pipelines.usercom.source"]  # the walk found the modules and their imports
+    assert cycles(graph) == []
+
+
+def test_importing_every_module_sets_nothing_in_the_process():
+    # allocator, umask, logging and the run lock are set where a run starts, never on import
+    names = sorted(import_graph())
+    script = ("import importlib, logging, os, sys\n"
+              "umask = os.umask(0o022); os.umask(umask)\n"
+              f"for name in {names!r}:\n"
+              "    importlib.import_module(name)\n"
+              "print(os.environ.get('ARROW_DEFAULT_MEMORY_POOL'), os.umask(umask) == umask, logging.getLogger().handlers)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARROW_")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["None", "True", "[]"]
+
+
+def test_the_command_line_and_run_pipeline_load_no_pyarrow_before_the_run_chooses_its_allocator():
+    script = "import sys, pipelines.cli, pipelines.load; print('pyarrow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False"]
