@@ -9,6 +9,9 @@
 -- A ticket starts at created_at in the first status we know of; if that one is terminal, the ticket
 -- is taken to have been 'active' until it was recorded as closed. Changes after as_of, and tickets
 -- created after as_of, are left out: every ticket's status at as_of is its last row here.
+--
+-- Two window passes over the ticket's known statuses in order (the creation first): the first finds
+-- the changes, the second numbers them and dates the next one (next_event_at, null for the last).
 
 with
 
@@ -40,26 +43,17 @@ history_entries as (
 
 ),
 
-ranked_history_entries as (
-
-    select
-        ticket_id,
-        status,
-        known_at,
-        row_number() over (partition by ticket_id order by known_at desc, known_order desc) as recency
-    from history_entries
-
-),
-
 last_history_entries as (
 
-    select ticket_id, status, known_at
-    from ranked_history_entries
-    where recency = 1
+    select ticket_id, max(known_at) as known_at
+    from history_entries
+    group by ticket_id
 
 ),
 
-current_status_missing_from_history as (
+-- the ticket's own status at updated_at, after its last history entry; when it repeats that entry's
+-- status it is no change and drops out below
+current_statuses as (
 
     select
         tickets.ticket_id,
@@ -69,8 +63,7 @@ current_status_missing_from_history as (
         'updated_at' as source
     from tickets
     inner join last_history_entries on last_history_entries.ticket_id = tickets.ticket_id
-    where tickets.status is distinct from last_history_entries.status
-        and tickets.updated_at >= last_history_entries.known_at
+    where tickets.updated_at >= last_history_entries.known_at
 
 ),
 
@@ -91,76 +84,80 @@ version_statuses as (
 
 ),
 
-known_statuses as (
+-- known_group 0 is the creation, whose status depends on the first known one (the row after it)
+candidate_events as (
 
-    select * from history_entries
+    select ticket_id, created_at as event_at, 0 as known_group, cast(0 as {{ dbt.type_bigint() }}) as known_order,
+        status as ticket_status, status, 'created' as source
+    from tickets
     union all
-    select * from current_status_missing_from_history
+    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
+    from history_entries
     union all
-    select * from version_statuses
+    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
+    from current_statuses
+    union all
+    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
+    from version_statuses
 
 ),
 
-ordered_known_statuses as (
+neighbours as (
 
     select
         ticket_id,
-        known_at,
+        known_group,
+        event_at,
+        known_order,
+        ticket_status,
         status,
         source,
-        row_number() over (partition by ticket_id order by known_at, known_order) as known_seq
-    from known_statuses
-
-),
-
-creations as (
-
-    select
-        tickets.ticket_id,
-        tickets.created_at as event_at,
-        cast(0 as {{ dbt.type_bigint() }}) as known_seq,
-        case
-            when {{ usercom_tickets.is_terminal('first_known.status') }} then 'active'
-            else coalesce(first_known.status, tickets.status)
-        end as status,
-        'created' as source
-    from tickets
-    left join ordered_known_statuses as first_known
-        on first_known.ticket_id = tickets.ticket_id
-        and first_known.known_seq = 1
-
-),
-
-candidate_events as (
-
-    select ticket_id, event_at, known_seq, status, source from creations
-    union all
-    select ticket_id, known_at as event_at, known_seq, status, source
-    from ordered_known_statuses
-
-),
-
-candidate_changes as (
-
-    select
-        candidate_events.ticket_id,
-        candidate_events.event_at,
-        candidate_events.known_seq,
-        candidate_events.status,
-        lag(candidate_events.status) over (
-            partition by candidate_events.ticket_id order by candidate_events.known_seq
+        lag(known_group) over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as previous_group,
+        lag(status) over (
+            partition by ticket_id order by known_group, event_at, known_order
         ) as previous_status,
-        candidate_events.source
+        lead(status) over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as next_status
     from candidate_events
-    cross join policy
-    where candidate_events.event_at <= policy.as_of
 
 ),
 
+-- the creation: 'active' when the first known status is terminal, else that status (the ticket's
+-- own when none is known); the first known status follows it
+with_creation_status as (
+
+    select
+        ticket_id,
+        known_group,
+        event_at,
+        known_order,
+        case
+            when known_group = 0 and {{ usercom_tickets.is_terminal('next_status') }} then 'active'
+            when known_group = 0 then coalesce(next_status, ticket_status)
+            else status
+        end as status,
+        case
+            when previous_group = 0 and {{ usercom_tickets.is_terminal('status') }} then 'active'
+            when previous_group = 0 then status
+            else previous_status
+        end as previous_status,
+        source
+    from neighbours
+
+),
+
+-- statuses known after as_of come last in each ticket's order, so leaving them out here changes
+-- no earlier row's previous status
 changes as (
 
-    select * from candidate_changes
-    where previous_status is distinct from status
+    select with_creation_status.*
+    from with_creation_status
+    cross join policy
+    where with_creation_status.event_at <= policy.as_of
+        and with_creation_status.previous_status is distinct from with_creation_status.status
 
 ),
 
@@ -168,8 +165,13 @@ classified as (
 
     select
         ticket_id,
-        row_number() over (partition by ticket_id order by known_seq) as event_seq,
+        row_number() over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as event_seq,
         event_at,
+        lead(event_at) over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as next_event_at,
         status,
         previous_status,
         source,
