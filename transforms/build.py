@@ -14,7 +14,7 @@ import dlt
 from transforms import warehouse
 from transforms.dbt_runner import DBTProcessingError, DbtRun, failed_nodes, node_name
 from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
-from transforms.policy import dbt_vars, load_policy
+from transforms.policy import dbt_env, dbt_vars, load_policy
 
 SAMPLE_ROWS = 5
 
@@ -68,7 +68,7 @@ def build_marts(pipeline: dlt.Pipeline, *, as_of: Optional[datetime] = None,
 
     run = DbtRun(pipeline)
     try:
-        run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)})
+        run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)}, dbt_env(policy))
     except DBTProcessingError as error:
         raise _explain(pipeline, run, error) from None
     if target != warehouse.MARTS_SCHEMA:

@@ -10,8 +10,9 @@
 -- is taken to have been 'active' until it was recorded as closed. Changes after as_of, and tickets
 -- created after as_of, are left out: every ticket's status at as_of is its last row here.
 --
--- Two window passes over the ticket's known statuses in order (the creation first): the first finds
--- the changes, the second numbers them and dates the next one (next_event_at, null for the last).
+-- Two window passes: over each ticket's known statuses in order, to find the changes; over the
+-- changes (the creation first), to number them and date the next one (next_event_at, null for the
+-- last).
 
 with
 
@@ -84,68 +85,75 @@ version_statuses as (
 
 ),
 
--- known_group 0 is the creation, whose status depends on the first known one (the row after it)
-candidate_events as (
+known_statuses as (
 
-    select ticket_id, created_at as event_at, 0 as known_group, cast(0 as {{ dbt.type_bigint() }}) as known_order,
-        status as ticket_status, status, 'created' as source
-    from tickets
+    select * from history_entries
     union all
-    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
-    from history_entries
+    select * from current_statuses
     union all
-    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
-    from current_statuses
-    union all
-    select ticket_id, known_at, 1, known_order, cast(null as {{ dbt.type_string() }}), status, source
-    from version_statuses
+    select * from version_statuses
 
 ),
 
-neighbours as (
+-- statuses are known for every row but the current status, which comes last: a null previous
+-- status marks a ticket's first known status
+sequenced_known_statuses as (
 
     select
         ticket_id,
-        known_group,
-        event_at,
+        known_at,
         known_order,
-        ticket_status,
         status,
         source,
-        lag(known_group) over (
-            partition by ticket_id order by known_group, event_at, known_order
-        ) as previous_group,
-        lag(status) over (
-            partition by ticket_id order by known_group, event_at, known_order
-        ) as previous_status,
-        lead(status) over (
-            partition by ticket_id order by known_group, event_at, known_order
-        ) as next_status
-    from candidate_events
+        lag(status) over (partition by ticket_id order by known_at, known_order) as previous_known_status
+    from known_statuses
 
 ),
 
--- the creation: 'active' when the first known status is terminal, else that status (the ticket's
--- own when none is known); the first known status follows it
-with_creation_status as (
+-- the ticket starts in its first known status, or 'active' when that one is terminal (or its own
+-- status when none is known)
+creations as (
+
+    select
+        tickets.ticket_id,
+        tickets.created_at as event_at,
+        case
+            when {{ usercom_tickets.is_terminal('first_known.status') }} then 'active'
+            else coalesce(first_known.status, tickets.status)
+        end as status,
+        'created' as source
+    from tickets
+    left join sequenced_known_statuses as first_known
+        on first_known.ticket_id = tickets.ticket_id
+        and first_known.previous_known_status is null
+
+),
+
+candidate_events as (
 
     select
         ticket_id,
-        known_group,
         event_at,
-        known_order,
-        case
-            when known_group = 0 and {{ usercom_tickets.is_terminal('next_status') }} then 'active'
-            when known_group = 0 then coalesce(next_status, ticket_status)
-            else status
-        end as status,
-        case
-            when previous_group = 0 and {{ usercom_tickets.is_terminal('status') }} then 'active'
-            when previous_group = 0 then status
-            else previous_status
-        end as previous_status,
+        0 as known_group,
+        cast(0 as {{ dbt.type_bigint() }}) as known_order,
+        status,
+        cast(null as {{ dbt.type_string() }}) as previous_status,
         source
-    from neighbours
+    from creations
+    union all
+    select
+        ticket_id,
+        known_at,
+        1,
+        known_order,
+        status,
+        case
+            when previous_known_status is not null then previous_known_status
+            when {{ usercom_tickets.is_terminal('status') }} then 'active'
+            else status
+        end,
+        source
+    from sequenced_known_statuses
 
 ),
 
@@ -153,11 +161,11 @@ with_creation_status as (
 -- no earlier row's previous status
 changes as (
 
-    select with_creation_status.*
-    from with_creation_status
+    select candidate_events.*
+    from candidate_events
     cross join policy
-    where with_creation_status.event_at <= policy.as_of
-        and with_creation_status.previous_status is distinct from with_creation_status.status
+    where candidate_events.event_at <= policy.as_of
+        and candidate_events.previous_status is distinct from candidate_events.status
 
 ),
 
