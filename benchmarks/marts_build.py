@@ -107,7 +107,8 @@ def measure(which: str, template: Path, work: Path, old_tree: Path, *, first: bo
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{which} build failed: {err.decode(errors='replace')[-2000:]}")
     result = orjson.loads(out.decode().strip().splitlines()[-1])
-    return {"seconds": result["seconds"], "rss_mb": max(peak(), usage.ru_maxrss / 1024), "other_cores": other}
+    return {"seconds": result["seconds"], "rss_mb": max(peak(), usage.ru_maxrss / 1024), "other_cores": other,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 def _busy_seconds() -> float:

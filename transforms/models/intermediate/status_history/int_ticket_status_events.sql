@@ -10,9 +10,9 @@
 -- is taken to have been 'active' until it was recorded as closed. Changes after as_of, and tickets
 -- created after as_of, are left out: every ticket's status at as_of is its last row here.
 --
--- Two window passes: over each ticket's known statuses in order, to find the changes; over the
--- changes (the creation first), to number them and date the next one (next_event_at, null for the
--- last).
+-- Two window passes: over each ticket's known statuses (its history entries, else its versions) in
+-- order, for the previous status of each and the first and last of all; over the changes, to number
+-- them and date the next one (next_event_at, null for the last).
 
 with
 
@@ -44,30 +44,6 @@ history_entries as (
 
 ),
 
-last_history_entries as (
-
-    select ticket_id, max(known_at) as known_at
-    from history_entries
-    group by ticket_id
-
-),
-
--- the ticket's own status at updated_at, after its last history entry; when it repeats that entry's
--- status it is no change and drops out below
-current_statuses as (
-
-    select
-        tickets.ticket_id,
-        tickets.updated_at as known_at,
-        cast(9223372036854775807 as {{ dbt.type_bigint() }}) as known_order,
-        tickets.status,
-        'updated_at' as source
-    from tickets
-    inner join last_history_entries on last_history_entries.ticket_id = tickets.ticket_id
-    where tickets.updated_at >= last_history_entries.known_at
-
-),
-
 version_statuses as (
 
     select
@@ -79,9 +55,11 @@ version_statuses as (
         case when versions.version_seq = 1 then 'updated_at' else 'observed' end as source
     from {{ ref('int_ticket_versions') }} as versions
     inner join tickets on tickets.ticket_id = versions.ticket_id
-    left join last_history_entries on last_history_entries.ticket_id = versions.ticket_id
-    where last_history_entries.ticket_id is null
-        and versions.status is not null
+    where versions.status is not null
+        and not exists (
+            select 1 from {{ ref('stg_ticket_status_history') }} as history
+            where history.ticket_id = versions.ticket_id
+        )
 
 ),
 
@@ -89,14 +67,10 @@ known_statuses as (
 
     select * from history_entries
     union all
-    select * from current_statuses
-    union all
     select * from version_statuses
 
 ),
 
--- statuses are known for every row but the current status, which comes last: a null previous
--- status marks a ticket's first known status
 sequenced_known_statuses as (
 
     select
@@ -105,23 +79,33 @@ sequenced_known_statuses as (
         known_order,
         status,
         source,
-        lag(status) over (partition by ticket_id order by known_at, known_order) as previous_known_status
+        lag(status) over (
+            partition by ticket_id order by known_at, known_order
+        ) as previous_known_status,
+        last_value(status) over (
+            partition by ticket_id order by known_at, known_order
+            rows between unbounded preceding and unbounded following
+        ) as last_known_status,
+        last_value(known_at) over (
+            partition by ticket_id order by known_at, known_order
+            rows between unbounded preceding and unbounded following
+        ) as last_known_at
     from known_statuses
 
 ),
 
--- the ticket starts in its first known status, or 'active' when that one is terminal (or its own
--- status when none is known)
-creations as (
+-- each ticket with its first known status (known statuses are never null), which also carries the last
+tickets_with_known_statuses as (
 
     select
         tickets.ticket_id,
-        tickets.created_at as event_at,
-        case
-            when {{ usercom_tickets.is_terminal('first_known.status') }} then 'active'
-            else coalesce(first_known.status, tickets.status)
-        end as status,
-        'created' as source
+        tickets.status,
+        tickets.created_at,
+        tickets.updated_at,
+        first_known.status as first_known_status,
+        first_known.source as first_known_source,
+        first_known.last_known_status,
+        first_known.last_known_at
     from tickets
     left join sequenced_known_statuses as first_known
         on first_known.ticket_id = tickets.ticket_id
@@ -129,31 +113,69 @@ creations as (
 
 ),
 
-candidate_events as (
+-- the ticket starts in its first known status, or 'active' when that one is terminal (or in its own
+-- status when none is known)
+creations as (
 
     select
         ticket_id,
-        event_at,
+        created_at as event_at,
         0 as known_group,
         cast(0 as {{ dbt.type_bigint() }}) as known_order,
-        status,
+        case
+            when {{ usercom_tickets.is_terminal('first_known_status') }} then 'active'
+            else coalesce(first_known_status, status)
+        end as status,
         cast(null as {{ dbt.type_string() }}) as previous_status,
-        source
-    from creations
-    union all
+        'created' as source
+    from tickets_with_known_statuses
+
+),
+
+-- the ticket's own status at updated_at, when it differs from its last history entry and is newer
+current_statuses as (
+
     select
         ticket_id,
-        known_at,
-        1,
+        updated_at as event_at,
+        1 as known_group,
+        cast(9223372036854775807 as {{ dbt.type_bigint() }}) as known_order,
+        status,
+        last_known_status as previous_status,
+        'updated_at' as source
+    from tickets_with_known_statuses
+    where first_known_source = 'status_history'
+        and updated_at >= last_known_at
+        and status is distinct from last_known_status
+
+),
+
+-- the first known status follows the creation, whose status it set
+known_changes as (
+
+    select
+        ticket_id,
+        known_at as event_at,
+        1 as known_group,
         known_order,
         status,
         case
             when previous_known_status is not null then previous_known_status
             when {{ usercom_tickets.is_terminal('status') }} then 'active'
             else status
-        end,
+        end as previous_status,
         source
     from sequenced_known_statuses
+
+),
+
+candidate_events as (
+
+    select * from creations
+    union all
+    select * from known_changes
+    union all
+    select * from current_statuses
 
 ),
 
