@@ -13,7 +13,7 @@ targets as (
 
     select tickets.ticket_id, priorities.sla_target_hours
     from {{ ref('stg_tickets') }} as tickets
-    inner join {{ ref('int_priorities') }} as priorities
+    inner join {{ ref('dim_priorities') }} as priorities
         on priorities.priority_id = coalesce(tickets.priority_id, -1)
 
 ),
