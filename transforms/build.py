@@ -13,9 +13,10 @@ import dlt
 from transforms import warehouse
 from transforms.dbt_runner import DBTProcessingError, DbtRun, failed_nodes, node_name
 from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
-from transforms.policy import dbt_vars, load_policy
+from transforms.policy import dbt_env, dbt_vars, load_policy
 
 SAMPLE_ROWS = 5
+RAW_TABLE_MISSING = "not found: run the pipeline first"  # select_raw_columns' error for a required raw table
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def build_marts(pipeline: dlt.Pipeline, *, as_of: datetime | None = None,
 
     run = DbtRun(pipeline)
     try:
-        run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)})
+        run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)}, dbt_env(policy))
     except DBTProcessingError as error:
         raise _explain(pipeline, run, error) from None
     if target != warehouse.MARTS_SCHEMA:
@@ -84,17 +85,27 @@ def build_marts(pipeline: dlt.Pipeline, *, as_of: datetime | None = None,
 
 
 def _check_raw_tickets(pipeline: dlt.Pipeline) -> None:
+    """Raise RawDataMissing before dbt starts when the raw tickets cannot be there; on a local DuckDB
+    only the file is checked, dbt tells a missing table (see ``_explain``): opening DuckDB here
+    would hold ~35 MB of its libraries in this process while dbt runs."""
     path = warehouse.duckdb_path(pipeline)
-    where = f"{path}" if path else f"the {warehouse.destination_type(pipeline)} destination"
-    if path is not None and not path.exists():
-        raise RawDataMissing(f"{path} does not exist: run the pipeline first (usercom-tickets run)")
+    if path is not None:
+        if not path.exists():
+            raise RawDataMissing(f"{path} does not exist: run the pipeline first (usercom-tickets run)")
+        return
     try:
         with warehouse.read_only_cursor(pipeline) as query:
             query(f'select 1 from "{pipeline.dataset_name}"."tickets" where 1 = 0')
     except Exception:  # noqa: BLE001 (each engine has its own "no such table" error)
-        raise RawDataMissing(
-            f"raw table {pipeline.dataset_name}.tickets not found in {where}: run the pipeline first (usercom-tickets run)"
-        ) from None
+        raise _raw_tickets_missing(pipeline) from None
+
+
+def _raw_tickets_missing(pipeline: dlt.Pipeline) -> RawDataMissing:
+    path = warehouse.duckdb_path(pipeline)
+    where = f"{path}" if path else f"the {warehouse.destination_type(pipeline)} destination"
+    return RawDataMissing(
+        f"raw table {pipeline.dataset_name}.tickets not found in {where}: run the pipeline first (usercom-tickets run)"
+    )
 
 
 def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError) -> Exception:
@@ -107,6 +118,8 @@ def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError) -> 
     if failed:
         first = failed[0]
         message = " ".join(str(first.get("message") or "").split())
+        if RAW_TABLE_MISSING in message and f"{pipeline.dataset_name}.tickets" in message:
+            return _raw_tickets_missing(pipeline)
         return ModelFailed(f"dbt could not build {node_name(first)}: {message}")
     return ModelFailed(f"dbt build failed before running a model: {' '.join(str(error.dbt_results or error).split())}")
 

@@ -16,12 +16,15 @@ import os
 import stat
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dlt
 from dlt.common.runners import Venv
 from dlt.helpers.dbt.exceptions import DBTProcessingError
+from dlt.helpers.dbt.runner import DBTPackageRunner
 
 from transforms.catalog import PROJECT_DIR
 
@@ -36,27 +39,39 @@ class DbtRun:
         self.work_dir = Path(pipeline.working_dir) / "dbt"
         self.target_dir = self.work_dir / "target"
 
-    def build(self, target_schema: str, variables: dict[str, Any]) -> None:
-        """``dbt build`` (every model, each followed by its tests) into ``target_schema``.
-
-        Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
-        """
+    def runner(self) -> DBTPackageRunner:
+        """dlt's dbt runner for this project on the pipeline's destination: our profiles, this interpreter."""
         runner = dlt.dbt.package(self.pipeline, str(PROJECT_DIR), venv=self._current_interpreter())
         runner.config.package_profiles_dir = str(PROFILES_DIR)
-        package_vars = runner._get_package_vars(variables, target_schema)
-        environment = {"DBT_TARGET_PATH": str(self.target_dir), "DBT_LOG_PATH": str(self.work_dir / "logs")}
-        previous = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
+        return runner
+
+    @contextmanager
+    def environment(self, variables: dict[str, str]) -> Iterator[None]:
+        """Environment variables for the dbt process: ``variables``, and dbt's target and log folders in ours."""
+        variables = {"DBT_TARGET_PATH": str(self.target_dir), "DBT_LOG_PATH": str(self.work_dir / "logs"), **variables}
+        previous = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
         try:
-            # dlt's runner offers `run` and `test`, two dbt processes; `build` is one, tests each model
-            # right after it, and skips what depends on a failure
-            runner._run_dbt_command("build", [], package_vars)
+            yield
         finally:
             for name, value in previous.items():
                 if value is None:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+    def build(self, target_schema: str, variables: dict[str, Any], environment: dict[str, str]) -> None:
+        """``dbt build`` (every model, each followed by its tests) into ``target_schema``, with ``variables``
+        as dbt vars and ``environment`` set for dbt.
+
+        Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
+        """
+        package_vars = {"source_dataset_name": self.pipeline.dataset_name, "destination_dataset_name": target_schema,
+                        **variables}
+        with self.environment(environment):
+            # dlt's public runner has `run` and `test`, one dbt process each; `build` is one process that
+            # tests each model right after it and skips what depends on a failure
+            self.runner()._run_dbt_command("build", [], package_vars)
 
     def results(self) -> list[dict[str, Any]]:
         """The node results of the last dbt command (``run_results.json``): unique_id, status, message, compiled_code."""

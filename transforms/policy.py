@@ -1,4 +1,5 @@
-"""The SLA policy: read and check ``sla_policy.toml``, and hand it to the dbt project as its vars.
+"""The SLA policy: read and check ``sla_policy.toml``, and hand it to the dbt project as its vars
+(``as_of`` as an environment variable).
 
 Models never read the wall clock: ``as_of`` is resolved here ("now" is the start of the build) and the
 models read it, the default target and the targets per priority from ``int_sla_policy`` and
@@ -15,6 +16,7 @@ from pathlib import Path
 from transforms.errors import TransformError
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("sla_policy.toml")
+AS_OF_ENV = "USERCOM_AS_OF"
 
 _KEYS = {"as_of", "terminal_statuses", "clock_stopping_statuses", "default_target_hours", "target_hours"}
 
@@ -76,14 +78,22 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
 
 
 def dbt_vars(policy: SlaPolicy) -> dict[str, object]:
-    """The policy as the dbt project's vars (``usercom_as_of``, ``usercom_target_hours``, ...)."""
+    """The policy but as_of as the dbt project's vars (``usercom_target_hours``, ...); see :func:`dbt_env`."""
     return {
-        "usercom_as_of": policy.as_of.isoformat(),
         "usercom_terminal_statuses": list(policy.terminal_statuses),
         "usercom_clock_stopping_statuses": list(policy.clock_stopping_statuses),
         "usercom_default_target_hours": policy.default_target_hours,
         "usercom_target_hours": dict(sorted(policy.target_hours.items())),
     }
+
+
+def dbt_env(policy: SlaPolicy) -> dict[str, str]:
+    """as_of for the dbt project, as the environment variable its ``as_of()`` macro reads first.
+
+    A var that changes makes dbt parse the whole project again (seconds), and as_of changes with
+    every build that runs "now"; a changed environment variable re-parses only the models reading it.
+    """
+    return {AS_OF_ENV: policy.as_of.isoformat()}
 
 
 def _statuses(raw: dict, key: str, path: Path, *, allow_empty: bool = False) -> tuple[str, ...]:

@@ -1,9 +1,11 @@
 {#- The SLA policy, from the project's vars (transforms/sla_policy.toml when run by usercom-tickets). -#}
 
-{#- The instant every time-dependent metric is computed for: the var usercom_as_of, "now" meaning the
-    start of the build. -#}
+{#- The instant every time-dependent metric is computed for: the environment variable USERCOM_AS_OF
+    when set, else the var usercom_as_of; "now" meaning the start of the build. usercom-tickets sets
+    the environment variable: dbt re-parses only the models that read a changed one, the whole
+    project when a var changes. -#}
 {% macro as_of() -%}
-    {%- set value = var('usercom_as_of') | string -%}
+    {%- set value = (env_var('USERCOM_AS_OF', '') or var('usercom_as_of')) | string -%}
     {%- if value | lower | trim == 'now' -%}
         cast({{ dbt.current_timestamp() }} as {{ usercom_tickets.type_timestamptz() }})
     {%- else -%}

@@ -9,49 +9,28 @@ policy as (
 
 ),
 
+-- the tickets created up to as_of with a known status: those with a summary
+summaries as (
+
+    select * from {{ ref('int_ticket_summary') }}
+
+),
+
 tickets as (
-
-    select tickets.*
-    from {{ ref('stg_tickets') }} as tickets
-    cross join policy
-    where tickets.created_at <= policy.as_of
-
-),
-
-closures as (
-
-    select * from {{ ref('int_ticket_closures') }}
-
-),
-
-sla_clocks as (
-
-    select * from {{ ref('int_ticket_sla_clock') }}
-
-),
-
-status_times as (
 
     select
         ticket_id,
-        {{ usercom_tickets.arg_max('status', 'interval_seq') }} as status,
-        max(entered_at) as last_status_change_at,
-        coalesce(sum(case when status = 'active' then hours end), 0) as hours_in_active,
-        coalesce(sum(case when status = 'draft' then hours end), 0) as hours_in_draft,
-        coalesce(sum(case when status = 'closed' then hours end), 0) as hours_in_closed,
-        coalesce(sum(case when status = 'archived' then hours end), 0) as hours_in_archived
-    from {{ ref('int_ticket_status_intervals') }}
-    group by ticket_id
-
-),
-
-last_versions as (
-
-    select versions.ticket_id, max(versions.updated_at) as last_version_at
-    from {{ ref('int_ticket_versions') }} as versions
-    cross join policy
-    where versions.updated_at <= policy.as_of
-    group by versions.ticket_id
+        custom_id,
+        ticket_name,
+        priority_id,
+        assignee_id,
+        author_id,
+        person_id,
+        company_id,
+        created_at,
+        updated_at,
+        due_date
+    from {{ ref('stg_tickets') }}
 
 ),
 
@@ -61,8 +40,8 @@ joined as (
         tickets.ticket_id,
         tickets.custom_id,
         tickets.ticket_name,
-        status_times.status,
-        not coalesce({{ usercom_tickets.is_terminal('status_times.status') }}, false) as is_open,
+        summaries.status,
+        not coalesce({{ usercom_tickets.is_terminal('summaries.status') }}, false) as is_open,
         coalesce(tickets.priority_id, -1) as priority_id,
         coalesce(tickets.assignee_id, -1) as assignee_id,
         coalesce(tickets.author_id, -1) as author_id,
@@ -72,27 +51,24 @@ joined as (
         tickets.updated_at,
         greatest(
             tickets.created_at,
-            coalesce(last_versions.last_version_at, tickets.created_at),
-            coalesce(status_times.last_status_change_at, tickets.created_at)
+            coalesce(summaries.last_version_at, tickets.created_at),
+            coalesce(summaries.last_status_change_at, tickets.created_at)
         ) as last_updated_at,
         tickets.due_date,
-        closures.first_closed_at,
-        closures.last_closed_at,
-        closures.closed_at_source,
-        closures.reopen_count,
-        status_times.hours_in_active,
-        status_times.hours_in_draft,
-        status_times.hours_in_closed,
-        status_times.hours_in_archived,
-        sla_clocks.sla_target_hours,
-        sla_clocks.sla_breach_at,
+        summaries.first_closed_at,
+        summaries.last_closed_at,
+        summaries.closed_at_source,
+        summaries.reopen_count,
+        summaries.hours_in_active,
+        summaries.hours_in_draft,
+        summaries.hours_in_closed,
+        summaries.hours_in_archived,
+        summaries.sla_target_hours,
+        summaries.sla_breach_at,
         policy.as_of
-    from tickets
+    from summaries
     cross join policy
-    inner join status_times on status_times.ticket_id = tickets.ticket_id
-    inner join closures on closures.ticket_id = tickets.ticket_id
-    inner join sla_clocks on sla_clocks.ticket_id = tickets.ticket_id
-    left join last_versions on last_versions.ticket_id = tickets.ticket_id
+    inner join tickets on tickets.ticket_id = summaries.ticket_id
 
 ),
 

@@ -5,10 +5,7 @@
 {%- set text = dbt.type_string() %}
 {%- set instant = usercom_tickets.type_timestamptz() %}
 
-with
-
-source as (
-
+{%- set raw_tickets %}
     {{ usercom_tickets.select_raw_columns('tickets', {
         'id': bigint, 'status': text, 'name': text, 'custom_id': text,
         'created_at': instant, 'updated_at': instant, 'due_date': instant,
@@ -17,6 +14,15 @@ source as (
         'priority__id': bigint, 'priority__name': text, 'priority__order': bigint,
         'person__id': bigint, 'company__id': bigint, '_dlt_load_id': text,
     }, required=true) }}
+{%- endset %}
+
+with
+
+source as (
+
+    {{ usercom_tickets.one_row_per_key(
+        raw_tickets, ['id'], 'updated_at desc nulls last, _dlt_load_id desc nulls last', 'id is not null'
+    ) }}
 
 ),
 
@@ -41,36 +47,9 @@ renamed as (
         priority__order as priority_order,
         person__id as person_id,
         company__id as company_id,
-        _dlt_load_id as load_id,
-        row_number() over (
-            partition by id
-            order by updated_at desc nulls last, _dlt_load_id desc nulls last
-        ) as version_rank
-
+        _dlt_load_id as load_id
     from source
-    where id is not null
 
 )
 
-select
-    ticket_id,
-    status,
-    ticket_name,
-    custom_id,
-    created_at,
-    updated_at,
-    due_date,
-    assignee_id,
-    assignee_name,
-    assignee_avatar,
-    author_id,
-    author_name,
-    author_avatar,
-    priority_id,
-    priority_name,
-    priority_order,
-    person_id,
-    company_id,
-    load_id
-from renamed
-where version_rank = 1
+select * from renamed

@@ -5,16 +5,20 @@
 {%- set text = dbt.type_string() %}
 {%- set instant = usercom_tickets.type_timestamptz() %}
 
-with
-
-source as (
-
+{%- set raw_versions %}
     {{ usercom_tickets.select_raw_columns('tickets_history', {
         'id': bigint, 'updated_at': instant, 'status': text,
         'assigned_to__id': bigint, 'assigned_to__name': text,
         'priority__id': bigint, 'priority__name': text,
         'due_date': instant, 'valid_from': instant, 'valid_to': instant,
     }) }}
+{%- endset %}
+
+with
+
+source as (
+
+    {{ usercom_tickets.one_row_per_key(raw_versions, ['id', 'valid_from'], 'updated_at desc nulls last', 'id is not null') }}
 
 ),
 
@@ -30,27 +34,9 @@ renamed as (
         priority__name as priority_name,
         due_date,
         valid_from,
-        valid_to,
-        row_number() over (
-            partition by id, valid_from
-            order by updated_at desc nulls last
-        ) as version_rank
-
+        valid_to
     from source
-    where id is not null
 
 )
 
-select
-    ticket_id,
-    updated_at,
-    status,
-    assignee_id,
-    assignee_name,
-    priority_id,
-    priority_name,
-    due_date,
-    valid_from,
-    valid_to
-from renamed
-where version_rank = 1
+select * from renamed

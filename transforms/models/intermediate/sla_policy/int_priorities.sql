@@ -1,5 +1,8 @@
 -- One row per priority seen on any ticket or ticket version, plus the member -1 for tickets without
--- a priority: its latest name and order, and its SLA target from the policy.
+-- a priority: its latest name and order, and its SLA target from the policy. Inlined into
+-- dim_priorities (ephemeral), which the other models read.
+
+{{ config(materialized='ephemeral') }}
 
 with
 

@@ -1,4 +1,7 @@
 -- One row per priority name the policy lists (lower-cased): its target hours to first close.
+-- Inlined into int_priorities (ephemeral).
+
+{{ config(materialized='ephemeral') }}
 
 {%- set targets = var('usercom_target_hours') or {} %}
 

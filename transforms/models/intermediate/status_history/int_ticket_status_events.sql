@@ -9,6 +9,10 @@
 -- A ticket starts at created_at in the first status we know of; if that one is terminal, the ticket
 -- is taken to have been 'active' until it was recorded as closed. Changes after as_of, and tickets
 -- created after as_of, are left out: every ticket's status at as_of is its last row here.
+--
+-- Two window passes: over each ticket's known statuses (its history entries, else its versions) in
+-- order, for the previous status of each and the first and last of all; over the changes, to number
+-- them and date the next one (next_event_at, null for the last).
 
 with
 
@@ -40,40 +44,6 @@ history_entries as (
 
 ),
 
-ranked_history_entries as (
-
-    select
-        ticket_id,
-        status,
-        known_at,
-        row_number() over (partition by ticket_id order by known_at desc, known_order desc) as recency
-    from history_entries
-
-),
-
-last_history_entries as (
-
-    select ticket_id, status, known_at
-    from ranked_history_entries
-    where recency = 1
-
-),
-
-current_status_missing_from_history as (
-
-    select
-        tickets.ticket_id,
-        tickets.updated_at as known_at,
-        cast(9223372036854775807 as {{ dbt.type_bigint() }}) as known_order,
-        tickets.status,
-        'updated_at' as source
-    from tickets
-    inner join last_history_entries on last_history_entries.ticket_id = tickets.ticket_id
-    where tickets.status is distinct from last_history_entries.status
-        and tickets.updated_at >= last_history_entries.known_at
-
-),
-
 version_statuses as (
 
     select
@@ -85,9 +55,11 @@ version_statuses as (
         case when versions.version_seq = 1 then 'updated_at' else 'observed' end as source
     from {{ ref('int_ticket_versions') }} as versions
     inner join tickets on tickets.ticket_id = versions.ticket_id
-    left join last_history_entries on last_history_entries.ticket_id = versions.ticket_id
-    where last_history_entries.ticket_id is null
-        and versions.status is not null
+    where versions.status is not null
+        and not exists (
+            select 1 from {{ ref('stg_ticket_status_history') }} as history
+            where history.ticket_id = versions.ticket_id
+        )
 
 ),
 
@@ -95,72 +67,127 @@ known_statuses as (
 
     select * from history_entries
     union all
-    select * from current_status_missing_from_history
-    union all
     select * from version_statuses
 
 ),
 
-ordered_known_statuses as (
+sequenced_known_statuses as (
 
     select
         ticket_id,
         known_at,
+        known_order,
         status,
         source,
-        row_number() over (partition by ticket_id order by known_at, known_order) as known_seq
+        lag(status) over (
+            partition by ticket_id order by known_at, known_order
+        ) as previous_known_status,
+        last_value(status) over (
+            partition by ticket_id order by known_at, known_order
+            rows between unbounded preceding and unbounded following
+        ) as last_known_status,
+        last_value(known_at) over (
+            partition by ticket_id order by known_at, known_order
+            rows between unbounded preceding and unbounded following
+        ) as last_known_at
     from known_statuses
 
 ),
 
-creations as (
+-- each ticket with its first known status (known statuses are never null), which also carries the last
+tickets_with_known_statuses as (
 
     select
         tickets.ticket_id,
-        tickets.created_at as event_at,
-        cast(0 as {{ dbt.type_bigint() }}) as known_seq,
-        case
-            when {{ usercom_tickets.is_terminal('first_known.status') }} then 'active'
-            else coalesce(first_known.status, tickets.status)
-        end as status,
-        'created' as source
+        tickets.status,
+        tickets.created_at,
+        tickets.updated_at,
+        first_known.status as first_known_status,
+        first_known.source as first_known_source,
+        first_known.last_known_status,
+        first_known.last_known_at
     from tickets
-    left join ordered_known_statuses as first_known
+    left join sequenced_known_statuses as first_known
         on first_known.ticket_id = tickets.ticket_id
-        and first_known.known_seq = 1
+        and first_known.previous_known_status is null
+
+),
+
+-- the ticket starts in its first known status, or 'active' when that one is terminal (or in its own
+-- status when none is known)
+creations as (
+
+    select
+        ticket_id,
+        created_at as event_at,
+        0 as known_group,
+        cast(0 as {{ dbt.type_bigint() }}) as known_order,
+        case
+            when {{ usercom_tickets.is_terminal('first_known_status') }} then 'active'
+            else coalesce(first_known_status, status)
+        end as status,
+        cast(null as {{ dbt.type_string() }}) as previous_status,
+        'created' as source
+    from tickets_with_known_statuses
+
+),
+
+-- the ticket's own status at updated_at, when it differs from its last history entry and is newer
+current_statuses as (
+
+    select
+        ticket_id,
+        updated_at as event_at,
+        1 as known_group,
+        cast(9223372036854775807 as {{ dbt.type_bigint() }}) as known_order,
+        status,
+        last_known_status as previous_status,
+        'updated_at' as source
+    from tickets_with_known_statuses
+    where first_known_source = 'status_history'
+        and updated_at >= last_known_at
+        and status is distinct from last_known_status
+
+),
+
+-- the first known status follows the creation, whose status it set
+known_changes as (
+
+    select
+        ticket_id,
+        known_at as event_at,
+        1 as known_group,
+        known_order,
+        status,
+        case
+            when previous_known_status is not null then previous_known_status
+            when {{ usercom_tickets.is_terminal('status') }} then 'active'
+            else status
+        end as previous_status,
+        source
+    from sequenced_known_statuses
 
 ),
 
 candidate_events as (
 
-    select ticket_id, event_at, known_seq, status, source from creations
+    select * from creations
     union all
-    select ticket_id, known_at as event_at, known_seq, status, source
-    from ordered_known_statuses
+    select * from known_changes
+    union all
+    select * from current_statuses
 
 ),
 
-candidate_changes as (
+-- statuses known after as_of come last in each ticket's order, so leaving them out here changes
+-- no earlier row's previous status
+changes as (
 
-    select
-        candidate_events.ticket_id,
-        candidate_events.event_at,
-        candidate_events.known_seq,
-        candidate_events.status,
-        lag(candidate_events.status) over (
-            partition by candidate_events.ticket_id order by candidate_events.known_seq
-        ) as previous_status,
-        candidate_events.source
+    select candidate_events.*
     from candidate_events
     cross join policy
     where candidate_events.event_at <= policy.as_of
-
-),
-
-changes as (
-
-    select * from candidate_changes
-    where previous_status is distinct from status
+        and candidate_events.previous_status is distinct from candidate_events.status
 
 ),
 
@@ -168,8 +195,13 @@ classified as (
 
     select
         ticket_id,
-        row_number() over (partition by ticket_id order by known_seq) as event_seq,
+        row_number() over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as event_seq,
         event_at,
+        lead(event_at) over (
+            partition by ticket_id order by known_group, event_at, known_order
+        ) as next_event_at,
         status,
         previous_status,
         source,

@@ -1,5 +1,8 @@
 -- One row per ticket x status interval: from one status change to the next, the last one up to
--- as_of. Together a ticket's intervals cover created_at -> as_of without gaps or overlaps.
+-- as_of. Together a ticket's intervals cover created_at -> as_of without gaps or overlaps. Inlined
+-- where used (ephemeral): the events already carry the next change.
+
+{{ config(materialized="ephemeral") }}
 
 with
 
@@ -23,7 +26,9 @@ intervals as (
         events.status,
         events.source,
         events.event_at as entered_at,
-        lead(events.event_at) over (partition by events.ticket_id order by events.event_seq) as next_event_at,
+        events.next_event_at,
+        events.is_closure,
+        events.is_reopen,
         policy.as_of
     from events
     cross join policy
@@ -40,5 +45,7 @@ select
     {{ usercom_tickets.hours_between('entered_at', 'coalesce(next_event_at, as_of)') }} as hours,
     next_event_at is null as is_current,
     coalesce({{ usercom_tickets.is_terminal('status') }}, false) as is_terminal,
-    coalesce({{ usercom_tickets.stops_clock('status') }}, false) as stops_clock
+    coalesce({{ usercom_tickets.stops_clock('status') }}, false) as stops_clock,
+    is_closure,
+    is_reopen
 from intervals

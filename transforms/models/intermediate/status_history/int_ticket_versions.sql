@@ -1,5 +1,5 @@
 -- One row per ticket x version seen: the versions in tickets_history plus each ticket's current row
--- (which history may not have caught up with), numbered oldest first.
+-- (which history may not have caught up with), numbered oldest first; one window pass.
 
 with
 
@@ -43,36 +43,31 @@ versions as (
 
 ),
 
-ranked_per_update as (
+-- of versions sharing an updated_at, the current row wins, else the latest valid_from: the first of
+-- its updated_at in this order
+ordered as (
 
     select
         versions.*,
-        row_number() over (
-            partition by ticket_id, updated_at
-            order by is_current_row desc, valid_from desc nulls last
-        ) as update_rank
+        lag(updated_at) over (
+            partition by ticket_id
+            order by updated_at, is_current_row desc, valid_from desc nulls last
+        ) as previous_updated_at,
+        dense_rank() over (partition by ticket_id order by updated_at) as version_seq
     from versions
     where updated_at is not null
 
-),
-
-numbered as (
-
-    select
-        ticket_id,
-        row_number() over (
-            partition by ticket_id order by updated_at, valid_from nulls last
-        ) as version_seq,
-        updated_at,
-        status,
-        assignee_id,
-        assignee_name,
-        priority_id,
-        priority_name,
-        is_current_row
-    from ranked_per_update
-    where update_rank = 1
-
 )
 
-select * from numbered
+select
+    ticket_id,
+    version_seq,
+    updated_at,
+    status,
+    assignee_id,
+    assignee_name,
+    priority_id,
+    priority_name,
+    is_current_row
+from ordered
+where previous_updated_at is null or previous_updated_at <> updated_at
