@@ -554,14 +554,23 @@ def test_marts_keep_their_names_columns_and_types(built):
     assert got == MART_COLUMNS
 
 
-def test_as_of_argument_overrides_the_policy_file(tmp_path, policy_file):
+def test_as_of_argument_overrides_the_policy_file_and_reparses_one_model_only(tmp_path, policy_file):
     db = tmp_path / "tickets.duckdb"
     write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    assert build(db, policy_path=policy_file).as_of == AS_OF
+
     result = build(db, as_of=datetime(2024, 3, 16, 12, tzinfo=UTC), policy_path=policy_file)
+
     assert result.as_of == datetime(2024, 3, 16, 12, tzinfo=UTC)
     tickets = by_id(db)
     assert 111 in tickets
     assert (tickets[106]["status"], tickets[106]["first_closed_at"]) == ("closed", utc("2024-03-16T09:00Z"))
+    # as_of reaches dbt as an environment variable: dbt re-parses the model reading it, not the project
+    dbt_log = dbt_runner.DbtRun(make_pipeline(tmp_path)).work_dir / "logs" / "dbt.log"
+    second_build_log = dbt_log.read_text().split("Running with dbt")[-1]
+    reparsed = "usercom_tickets://models/intermediate/sla_policy/int_sla_policy.sql"
+    assert f"Partial parsing: updated file: {reparsed}" in second_build_log
+    assert "Starting full parse" not in second_build_log
 
 
 def test_build_copes_with_missing_columns_and_tables(tmp_path, policy_file):

@@ -18,19 +18,7 @@ summaries as (
 
 tickets as (
 
-    select
-        ticket_id,
-        custom_id,
-        ticket_name,
-        priority_id,
-        assignee_id,
-        author_id,
-        person_id,
-        company_id,
-        created_at,
-        updated_at,
-        due_date
-    from {{ ref('stg_tickets') }}
+    select * from {{ ref('stg_tickets') }}
 
 ),
 
