@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, extract_and_load
-from pipelines.run_setup import prepared_run, use_system_allocator
+from pipelines.run_setup import prepared_run, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.terminal_progress import run_progress
 from pipelines.usercom.errors import UsercomError
@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     use_system_allocator()
+    telemetry_off_unless_configured()
     try:
         return args.command(args)
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """Process-wide setup of a run, made once where a run starts (the command line's `main`, `run_pipeline` for library
-users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock.
+users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock; the
+command line also turns dlt's anonymous telemetry off unless configured.
 
 Logging is the command line's to set (`pipelines/cli.py`); a library user's own logging configuration is kept.
 """
@@ -28,6 +29,21 @@ def use_system_allocator() -> None:
     import pyarrow as pa  # after the variable is set: the first import of pyarrow reads it
 
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+def telemetry_off_unless_configured() -> None:
+    """dlt's anonymous usage telemetry off for this process, unless the user set `runtime.dlthub_telemetry`.
+
+    dlt posts an event per pipeline step from a thread that the process waits for at exit. A nightly job on a
+    closed network then waits on the DNS lookup: one here took 320 s, and runs with a rejected key outlived a
+    120 s timeout. Support data stays in-house by default; `RUNTIME__DLTHUB_TELEMETRY=true` turns it back on.
+    """
+    import dlt
+    from dlt.common.runtime.telemetry import stop_telemetry
+
+    if dlt.config.get("runtime.dlthub_telemetry") is None:
+        os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+        stop_telemetry()  # dlt started it when it first read its configuration, just above
 
 
 @contextmanager

@@ -4,6 +4,7 @@ real PostgreSQL server for the warehouse tests."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # Retrying fast keeps fault tests short; the bounds themselves are what the tests pin.
 FAST_RETRY = {"backoff_base_seconds": 0.01, "max_total_wait_seconds": 20.0, "max_attempts": 6}
+
+
+def pytest_configure(config):
+    """No dlt telemetry from the test process's own runs: its DNS lookup can take minutes on a closed network
+    (the command line turns it off itself, `run_setup.telemetry_off_unless_configured`)."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 def seed_tickets() -> list[dict]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import duckdb
 
 from pipelines.sandbox import SANDBOX_API_KEY
@@ -39,3 +42,34 @@ def test_report_before_any_run_says_what_to_do(tmp_path):
     result = cli("report", "--data-dir", str(tmp_path / "empty"))
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert "run `usercom-tickets run`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_dlt_telemetry_is_off_unless_the_user_turns_it_on(sandbox, tmp_path):
+    # dlt's telemetry endpoint pointed at a local recorder: a run posts nothing to it unless the user asks for it
+    posted = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posted.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    recorder = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    try:
+        server = sandbox(tickets=30)
+        env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url,
+               "RUNTIME__DLTHUB_TELEMETRY_ENDPOINT": f"http://127.0.0.1:{recorder.server_address[1]}"}
+        quiet = cli("run", "--no-transform", "--data-dir", str(tmp_path / "data"), env=env)
+        assert quiet.returncode == 0, quiet.stderr
+        assert posted == []
+        asked = cli("run", "--no-transform", "--data-dir", str(tmp_path / "data"),
+                    env={**env, "RUNTIME__DLTHUB_TELEMETRY": "true"})
+        assert asked.returncode == 0, asked.stderr
+        assert posted  # the user's setting wins, and the recorder does see dlt's events
+    finally:
+        recorder.shutdown()
+        recorder.server_close()

@@ -55,8 +55,9 @@ def test_client_errors_fail_at_once_naming_status_url_and_fix(scripted, data_dir
 
 
 def cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Runs the installed console script's code in a fresh process, as cron would."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
+    """Runs the installed console script's code in a fresh process, as cron would: none of the test process's
+    own source or dlt runtime settings, only those in `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "RUNTIME__"))}
     return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
                           env={**base, **(env or {})}, cwd=cwd, timeout=120)
 
