@@ -9,6 +9,7 @@ Retry-After), the shape of each fault is kept.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from email.utils import formatdate
 
@@ -16,6 +17,7 @@ import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomError
+from pipelines.usercom.http.read_ahead import ReadAheads
 from tests.conftest import ScriptedAPI, page, query, run
 from tests.test_pipeline import assert_tickets_equal, table_rows
 
@@ -233,3 +235,26 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_token_never_leaves(s
     finally:
         foreign.close()
     assert query(data_dir, "SELECT count(*) FROM usercom.tickets") == [(400,)]
+
+
+def test_a_listing_that_fails_while_another_starts_its_read_ahead_stops_it_instead_of_dying():
+    # the race behind a run that hung, or failed with "generator already executing" instead of its own error:
+    # a listing failed while another's read-ahead thread was known but not yet started
+    listings = ReadAheads(wait_seconds=2.0)
+    starting = threading.Event()
+
+    class SlowToStart(threading.Thread):
+        def start(self):
+            starting.set()
+            time.sleep(0.3)
+            super().start()
+
+    other_halt = threading.Event()
+    other = SlowToStart(target=other_halt.wait, daemon=True)
+    starter = threading.Thread(target=listings.start, args=(other_halt, other), daemon=True)
+    starter.start()
+    assert starting.wait(5)
+    listings.stop_others(threading.Event())  # the failing listing's; raised "cannot join thread before it is started"
+    assert other_halt.is_set()
+    other.join(5)
+    assert not other.is_alive()

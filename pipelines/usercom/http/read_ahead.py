@@ -29,9 +29,9 @@ class ReadAheads:
 
     def start(self, halt: threading.Event, thread: threading.Thread) -> None:
         """Starts `thread`, the read-ahead of the listing that `halt` stops."""
-        with self._lock:
+        with self._lock:  # started before another listing's `stop_others` can see it (joining an unstarted thread raises)
+            thread.start()
             self._running[halt] = thread
-        thread.start()
 
     def ended(self, halt: threading.Event) -> None:
         """The listing of `halt` ended."""
