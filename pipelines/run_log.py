@@ -55,7 +55,7 @@ class RunLog:
         listings = summary.report.listings.values()
         self._write("ok", pages=sum(x.pages for x in listings), tickets_received=sum(x.received for x in listings),
                     tickets_loaded=sum(x.kept for x in listings), tickets_rejected=summary.rejected,
-                    tickets_deleted=getattr(summary, "tickets_deleted", 0), error=None)
+                    tickets_deleted=summary.tickets_deleted, error=None)
 
     def failed(self, error: BaseException) -> None:
         """Writes the row of a run that ended with `error`: what it had received, nothing loaded, and why, one line."""

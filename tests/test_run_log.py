@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -66,7 +65,6 @@ def test_a_good_run_writes_one_ok_row_with_the_figures_of_its_summary(sandbox, d
     assert_figures_of(row, first)
     assert (row["tickets_received"], row["tickets_loaded"], row["tickets_rejected"]) == (450, 449, 1)
     assert (row["destination"], row["statuses"], row["retries"], row["throttled"]) == ("duckdb", STATUSES, 0, 0)
-    assert row["seconds"] <= (datetime.now(UTC) - row["started_at"]).total_seconds()
 
     server.update_ticket(server.tickets()[0]["id"], name="changed")
     second = run(server, data_dir, statuses=["active", "closed"])  # one row per run: appended
@@ -128,9 +126,9 @@ def test_a_failed_run_writes_a_failed_row_and_leaves_its_tickets_and_cursor_unto
     assert cursor_state(data_dir) == cursor  # no cursor moved: the next run reads the change
     server.on_request(None)
     server.options.error_rate = 0.0
-    summary = run(server, data_dir)
+    run(server, data_dir)
     assert_tickets_equal(data_dir, server.tickets())
-    assert [r["outcome"] for r in runs(data_dir)] == ["ok", "failed", "ok"] and summary.report.listings
+    assert [r["outcome"] for r in runs(data_dir)] == ["ok", "failed", "ok"]
 
 
 def test_a_key_revoked_mid_run_fails_it_with_a_row_that_names_the_cause_and_not_the_key(sandbox, data_dir):
@@ -173,9 +171,15 @@ def test_an_error_text_loses_the_key_a_url_password_and_a_token_and_its_line_bre
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupted_run_writes_an_interrupted_row_and_leaves_its_tickets_and_cursor_untouched(
         sandbox, data_dir, sent):
-    server = loaded_then_changed(sandbox, data_dir, latency_ms=20)
+    server = loaded_then_changed(sandbox, data_dir)
     tickets, cursor = table_rows(data_dir, "tickets", "id"), cursor_state(data_dir)
     served = server.stats["pages"]
+
+    def slow_down(srv, number, status, page_number):  # after 4 pages the run is surely still extracting
+        if srv.stats["pages"] - served >= 4:
+            srv.options.latency_ms = 1000
+
+    server.on_request(slow_down)
     process = start(server, data_dir)
     deadline = time.monotonic() + 60
     while server.stats["pages"] - served < 4 and time.monotonic() < deadline and process.poll() is None:
@@ -190,6 +194,8 @@ def test_an_interrupted_run_writes_an_interrupted_row_and_leaves_its_tickets_and
     assert interrupted["pages"] > 0
     assert table_rows(data_dir, "tickets", "id") == tickets
     assert cursor_state(data_dir) == cursor
+    server.on_request(None)
+    server.options.latency_ms = 0
     code, _, err = cli_run(server, data_dir)
     assert code == 0, err
     assert_tickets_equal(data_dir, server.tickets())
