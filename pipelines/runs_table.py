@@ -4,8 +4,9 @@ The table is declared as a dlt schema of its own (`usercom_runs`), and dlt's job
 the dataset and the table from it (or adds a column a newer version declares), with each destination's types, and
 records that schema version in `_dlt_version`; the row itself is one INSERT through the client's SQL connection.
 No dlt pipeline is involved: nothing is written to the `usercom` pipeline's state, packages or `_dlt_loads`, so a
-failed run can write its row without touching its tickets or cursor. Measured on DuckDB: ~40 ms a row once the
-schema version is stored (a dlt pipeline `run` of the same row took ~400 ms: config, extract, normalize, load).
+failed run can write its row without touching its tickets or cursor. Measured on DuckDB after runs of 20,000 and
+100,000 tickets: 38-95 ms a row once the schema version is stored (a dlt pipeline `run` of the same row took ~400 ms:
+its config, extract, normalize and load steps).
 """
 
 from __future__ import annotations
