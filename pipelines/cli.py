@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.error_text import explain, interruption, signal_of
 from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, extract_and_load
-from pipelines.run_setup import prepared_run, telemetry_off_unless_configured, use_system_allocator
+from pipelines.run_setup import prepared_run, stop_on_sigterm, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.terminal_progress import run_progress
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
-from transforms.errors import TransformError
 
 DEMO_TICKETS = 5000
 
@@ -28,31 +28,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     use_system_allocator()
     telemetry_off_unless_configured()
+    stop_on_sigterm()
     try:
         return args.command(args)
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing of this run was committed, the previous data is intact", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        return _interrupted(interrupt)
     except Exception as error:  # one clear line, never a traceback, for the nightly job's log
+        interrupt = interruption(error)  # dlt hands an interrupt of its steps on inside its own exception
+        if interrupt is not None:
+            return _interrupted(interrupt)
         print(f"error: {explain(error)}", file=sys.stderr)
         if args.verbose:
             raise
         return getattr(error, "exit_code", 1)
 
 
-def explain(error: BaseException) -> str:
-    """The most specific message in an exception chain: ours when we raised one, else the innermost."""
-    chain, seen = [], set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    for item in chain:
-        if isinstance(item, (UsercomError, TransformError)):
-            return str(item)
-    innermost = chain[-1]
-    return f"{type(innermost).__name__}: {str(innermost).strip().splitlines()[0] if str(innermost).strip() else ''}"
+def _interrupted(interrupt: KeyboardInterrupt) -> int:
+    received = signal_of(interrupt)
+    print(f"error: interrupted ({received.name}); nothing of this run was committed, the previous data is intact",
+          file=sys.stderr)
+    return 128 + received  # as a shell reports a process the signal ended
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ import logging
 import re
 import shutil
 import stat
-import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.destination.configuration import ParquetFormatConfiguration
 
 from pipelines.parquet_publish import publish_parquet, schema_tables
+from pipelines.run_log import RunLog, configured_api_key
 from pipelines.run_setup import prepared_run, use_system_allocator
 from pipelines.safety_copy import SafetyCopy, failed_while_loading
 from pipelines.usercom import settings
@@ -88,6 +88,8 @@ class RunSummary:
     parquet_dir: Path | None = None
     load_ids: list[str] = field(default_factory=list)
     resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
+    tickets_deleted: int = 0  # tickets this run marked deleted (deleted-ticket detection sets it)
+    run_id: str = ""  # the run's row in the run log (`usercom.runs`)
 
     @property
     def new_tickets(self) -> int:
@@ -181,14 +183,42 @@ def extract_and_load(
     progress: ListingProgress | None = None,
 ) -> RunSummary:
     """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
-    one setup over the load and the marts build."""
+    one setup over the load and the marts build.
+
+    Whatever its outcome, the run leaves its row in `usercom.runs` (run_log.py): after the load (before the Parquet
+    snapshot, which then holds it too), or after a failure was handled; writing it never fails the run.
+    """
+    run_log = _run_log(directory, destination, statuses, source_overrides)
+    try:
+        summary = _extract_and_load(directory, run_log.report, destination=destination, statuses=statuses,
+                                    full_refresh=full_refresh, source_overrides=source_overrides, progress=progress)
+        summary.run_id, summary.seconds = run_log.run_id, run_log.elapsed()
+    except BaseException as error:
+        run_log.failed(error)
+        raise
+    run_log.succeeded(summary)
+    if destination == "parquet":
+        summary.parquet_dir = _publish_raw_parquet(directory)
+        summary.seconds = run_log.elapsed()
+    return summary
+
+
+def _extract_and_load(
+    directory: Path,
+    report: RunReport,
+    *,
+    destination: str,
+    statuses: Sequence[str] | None,
+    full_refresh: bool,
+    source_overrides: dict | None,
+    progress: ListingProgress | None,
+) -> RunSummary:
+    """Extracts and loads, filling in `report`; a failure leaves the destination and the cursor as they were."""
     from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
 
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
-    started = time.perf_counter()
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
-    report = RunReport()
     kwargs = dict(source_overrides or {})
     if statuses:
         kwargs["statuses"] = list(statuses)
@@ -218,10 +248,16 @@ def extract_and_load(
         location=_location(pipeline, directory, destination), load_ids=list(info.loads_ids),
         resumed_load_ids=resumed,
     )
-    if destination == "parquet":
-        summary.parquet_dir = _publish_raw_parquet(directory)
-    summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _run_log(directory: Path, destination: str, statuses: Sequence[str] | None, source_overrides: dict | None) -> RunLog:
+    """The run's row in `runs`, on the destination and dataset the tickets load into."""
+    from pipelines.usercom.source import configured_statuses
+
+    target = dlt.destinations.duckdb(str(directory / DUCKDB_FILE)) if destination in LOCAL_DESTINATIONS else destination
+    asked = statuses or (source_overrides or {}).get("statuses") or configured_statuses()
+    return RunLog(target, destination, DATASET_NAME, list(asked), secrets=[configured_api_key(source_overrides)])
 
 
 def _publish_raw_parquet(directory: Path) -> Path:

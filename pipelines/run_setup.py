@@ -1,6 +1,6 @@
 """Process-wide setup of a run, made once where a run starts (the command line's `main`, `run_pipeline` for library
-users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock; the
-command line also turns dlt's anonymous telemetry off unless configured.
+users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock, and (the
+command line only) SIGTERM stopping a run as Ctrl-C does and dlt's anonymous telemetry off unless configured.
 
 Logging is the command line's to set (`pipelines/cli.py`); a library user's own logging configuration is kept.
 """
@@ -8,6 +8,7 @@ Logging is the command line's to set (`pipelines/cli.py`); a library user's own 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,3 +65,21 @@ def prepared_run(directory: Path, lock_wait_seconds: float = 0.0) -> Iterator[Pa
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with RunLock(directory, lock_wait_seconds):
             yield directory
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (a scheduler or `kill` stopping the job): the run stops as on Ctrl-C, nothing partial committed."""
+
+    signum = signal.SIGTERM
+
+
+def stop_on_sigterm() -> None:
+    """From now on SIGTERM raises `Terminated` in the main thread, as Ctrl-C raises KeyboardInterrupt: the run ends
+    through its error path (its row in the run log says `interrupted`) instead of vanishing mid-step. The command
+    line's choice; a library user's own handler is left alone. dlt keeps it as the second signal's handler while it
+    intercepts signals around its normalize and load steps (the first one stops those steps at their next check)."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, terminate)

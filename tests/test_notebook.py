@@ -17,13 +17,15 @@ from tests.test_http_contract import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "sla_overview.ipynb"
-CHARTS = 5  # backlog, time to first close, agents' rates, time in status, created vs closed per week
+CHARTS = 6  # backlog, time to first close, agents' rates, time in status, created vs closed per week, nightly runs
 PNG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
 
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("notebook") / "data"
+    failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
+    assert failed.returncode == 1 and "Missing configuration api_key" in failed.stderr
     result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
     assert result.returncode == 0, result.stderr
     return directory
@@ -46,6 +48,12 @@ def test_sla_notebook_runs_headless_on_the_demo_marts_with_the_venvs_kernel(demo
 
     assert nb.cells.pop()["outputs"][0]["text"].strip() == sys.prefix
     assert f"SLA marts in {database}, as of 2024-06-01 00:00 UTC" in nb.cells[2]["outputs"][0]["text"]
+    runs = next(cell for cell in nb.cells if cell.get("id") == "runs-01")["outputs"][0]["text"]
+    with duckdb.connect(str(database), read_only=True) as con:  # runs are logged when they happen, whatever as_of
+        (failed_night,) = con.execute("select run_day from analytics.rpt_runs where outcome = 'failed'").fetchone()
+        (nights,) = con.execute("select count(distinct run_day) from analytics.rpt_runs").fetchone()
+    assert runs.strip() == (f"2 run(s) logged over {nights} night(s); nights with a failed or interrupted run: "
+                            f"{failed_night.isoformat()}")
     assert sum(png_outputs(cell) for cell in nb.cells) == CHARTS
     assert all(png_outputs(cell) <= 1 for cell in nb.cells)  # one image per chart, never a duplicate
     errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o["output_type"] == "error" or o.get("name") == "stderr"]

@@ -530,7 +530,7 @@ def test_dimensions_hold_everyone_seen_anywhere(built):
 # --- the build ------------------------------------------------------------------------------------
 
 MARTS = ["agg_sla_by_agent", "agg_sla_by_priority", "dim_agents", "dim_priorities", "fct_ticket_status_intervals",
-         "fct_tickets", "rpt_backlog_daily", "rpt_sla_by_priority"]
+         "fct_tickets", "rpt_backlog_daily", "rpt_runs", "rpt_sla_by_priority"]
 MART_COLUMNS = json.loads((FIXTURE.parent / "mart_columns.json").read_text())  # names and types before dbt
 
 
@@ -571,6 +571,12 @@ def test_as_of_argument_overrides_the_policy_file_and_reparses_one_model_only(tm
     reparsed = "usercom_tickets://models/intermediate/sla_policy/int_sla_policy.sql"
     assert f"Partial parsing: updated file: {reparsed}" in second_build_log
     assert "Starting full parse" not in second_build_log
+
+
+def test_a_database_where_no_run_was_logged_yet_builds_an_empty_run_log_mart(built):
+    db, _ = built  # raw tables written by the stand-in: no `usercom.runs`
+    assert rows(db, "select count(*) as n from information_schema.tables where table_name = 'runs'") == [{"n": 0}]
+    assert rows(db, "select count(*) as n from analytics.rpt_runs") == [{"n": 0}]
 
 
 def test_build_copes_with_missing_columns_and_tables(tmp_path, policy_file):

@@ -63,8 +63,12 @@ def configured_client(**overrides) -> tuple[TicketsClient, list[str]]:
     """The client and statuses the `sources.usercom` settings give, read by dlt as a run reads them (for
     `usercom-tickets check`); `overrides` win over them. Raises `UsercomConfigError` naming a wrong setting."""
     client = with_config(make_client, sections=("sources", "usercom"))(**overrides)
-    statuses = dlt.config.get("sources.usercom.statuses", list) or s.STATUSES
-    return client, list(dict.fromkeys(statuses))
+    return client, configured_statuses()
+
+
+def configured_statuses() -> list[str]:
+    """The statuses the `sources.usercom.statuses` setting lists (each once), else every status."""
+    return list(dict.fromkeys(dlt.config.get("sources.usercom.statuses", list) or s.STATUSES))
 
 
 @dlt.source(name="usercom")
@@ -126,4 +130,5 @@ def usercom(
         progress or LogProgress(),
     )
     report = report if report is not None else RunReport()
+    report.pacer = client.pacer
     return [status_resource(status, client, run, full_refresh, report) for status in statuses]

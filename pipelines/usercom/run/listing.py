@@ -69,7 +69,7 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
         tracker = run.tracker
         listing = report.listing(status)
         label = status
-        stats = ListingStats()
+        stats = listing.http = ListingStats()
         batcher = TableBatcher()
         returned_at = 0  # stats.pages when freed memory last went back to the OS
         flattened_pages = flattened_tickets = 0  # stats run ahead of them: pages are fetched one batch ahead

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipelines.usercom.http.status_filter import Evidence
+
+if TYPE_CHECKING:
+    from pipelines.usercom.http.client import ListingStats
+    from pipelines.usercom.http.pacing import Pacer
 
 
 @dataclass
@@ -26,6 +31,7 @@ class ListingReport:
     ended_on_404: str | None = None  # the last page's `next` link answered 404 with every ticket received
     unfiltered: bool = False  # the API ignored the status filter: this listing read every ticket
     stopped: bool = False  # the API ignored the status filter: another listing read every ticket
+    http: ListingStats | None = field(default=None, repr=False)  # its HTTP counters, live: what a failed run had read
 
     @property
     def count_mismatch(self) -> int | None:
@@ -44,9 +50,28 @@ class RunReport:
     filter_ignored: Evidence | None = None  # the first page that showed the API ignoring the status filter
     throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
     paced_at: float | None = None  # requests/s the run was held to at its end; None: never paced
+    pacer: Pacer | None = field(default=None, repr=False)  # the run's request rate, its throttle count live
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, status: str) -> ListingReport:
         """The report of one status listing, created on first use."""
         with self.lock:
             return self.listings.setdefault(status, ListingReport(status))
+
+    def requests_so_far(self) -> RequestFigures:
+        """Pages, tickets received, retries and throttled answers up to now, finished or not (a failed run's too)."""
+        listed = [x.http for x in self.listings.values() if x.http is not None]
+        return RequestFigures(
+            pages=sum(x.pages for x in listed), received=sum(x.received for x in listed),
+            retries=sum(x.retries for x in listed), throttled=self.pacer.throttles if self.pacer else self.throttles,
+        )
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """What a run's requests came to: pages read, tickets received, requests retried, answers that were throttling."""
+
+    pages: int
+    received: int
+    retries: int
+    throttled: int
