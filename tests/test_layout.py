@@ -1,4 +1,5 @@
-"""The package layout holds: no import cycles in `pipelines/`, and importing a module does nothing to the process."""
+"""The package layout holds: no import cycles in `pipelines/`, importing a module does nothing to the process,
+and no merge left its conflict markers behind."""
 
 from __future__ import annotations
 
@@ -101,3 +102,15 @@ def test_the_command_line_and_run_pipeline_load_no_pyarrow_before_the_run_choose
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False"]
+
+
+def test_no_tracked_file_holds_a_merge_conflict_marker():
+    root = Path(__file__).resolve().parent.parent
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    marked = []
+    for name in tracked:
+        path = root / name
+        if path.suffix in {".py", ".md", ".sql", ".yml", ".toml", ".ipynb", ".json", ".cfg", ""} and path.is_file():
+            lines = path.read_text(errors="replace").splitlines()
+            marked += [name for line in lines if line.startswith(("<<<<<<< ", ">>>>>>> "))]
+    assert tracked and marked == []
