@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
@@ -88,6 +89,9 @@ class RunSummary:
     parquet_dir: Path | None = None
     load_ids: list[str] = field(default_factory=list)
     resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
+    tickets_deleted: int = 0  # marked deleted by this run: two complete runs in a row did not list them (deletions.py)
+    tickets_restored: int = 0  # marked deleted before, listed again by this run: live again
+    tickets_unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
 
     @property
     def new_tickets(self) -> int:
@@ -143,6 +147,12 @@ class RunSummary:
         if self.report.repeated:
             out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; "
                        "the newest version was kept")
+        if self.tickets_deleted or self.tickets_restored:
+            out.append(f"{self.tickets_deleted} ticket(s) marked deleted (not listed by two complete runs in a row), "
+                       f"{self.tickets_restored} came back")
+        if self.tickets_unlisted:
+            out.append(f"{self.tickets_unlisted} ticket(s) not listed by this run: marked deleted if the next complete "
+                       "run does not list them either")
         if self.rejected:
             out.append(f"rejected tickets are kept with their raw JSON and reason in {DATASET_NAME}.{settings.REJECTS_TABLE}")
         out.append(f"data: {self.location}" + (f"; parquet: {self.parquet_dir}" if self.parquet_dir else ""))
@@ -182,10 +192,13 @@ def extract_and_load(
 ) -> RunSummary:
     """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
     one setup over the load and the marts build."""
-    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
+    # here, not at the top: they load pyarrow, after the run chose its allocator
+    from pipelines.deletions import Deletions
+    from pipelines.usercom.source import usercom
 
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
     started = time.perf_counter()
+    run_at = datetime.now(UTC)
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
     report = RunReport()
@@ -204,8 +217,12 @@ def extract_and_load(
         with _database_held_open(directory / DUCKDB_FILE if safety else None):
             resumed = finish_interrupted_run(pipeline)
             before = count_tickets(pipeline)
+            deletions = Deletions(pipeline)
+            deletions.before_load()
             info = pipeline.run(source, loader_file_format="parquet")
             info.raise_on_failed_jobs()
+            # after the load, in a transaction of its own: a failed run never gets here, so it marks nothing
+            deleted = deletions.after_load(report.listed.ids(), report.complete_run, run_at)
     except Exception as error:
         if safety and failed_while_loading(error):
             safety.restore(pipeline)
@@ -216,7 +233,8 @@ def extract_and_load(
     summary = RunSummary(
         report=report, seconds=0.0, tickets_before=before, tickets_after=count_tickets(pipeline),
         location=_location(pipeline, directory, destination), load_ids=list(info.loads_ids),
-        resumed_load_ids=resumed,
+        resumed_load_ids=resumed, tickets_deleted=deleted.marked, tickets_restored=deleted.restored,
+        tickets_unlisted=deleted.unlisted,
     )
     if destination == "parquet":
         summary.parquet_dir = _publish_raw_parquet(directory)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from pipelines.usercom.http.status_filter import Evidence
+from pipelines.usercom.state.listed import ListedTickets
 
 
 @dataclass
@@ -44,6 +45,8 @@ class RunReport:
     filter_ignored: Evidence | None = None  # the first page that showed the API ignoring the status filter
     throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
     paced_at: float | None = None  # requests/s the run was held to at its end; None: never paced
+    listed: ListedTickets = field(default_factory=ListedTickets)  # every ticket id the listings received
+    complete_run: int | None = None  # the run's number when it listed every status to its end (state/listed.py)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, status: str) -> ListingReport:

@@ -1,0 +1,159 @@
+"""Tickets deleted in User.com, marked in `tickets.deleted_at` once two complete runs in a row did not list them.
+
+The API has no deleted-tickets endpoint: a deleted ticket only stops being listed. A live ticket can be missed by
+one run too: it moved status while the run paged, out of a listing not read yet into one already read. So the live
+tickets a complete run (every status listed to its end, and loaded; counted in dlt state by
+usercom/state/listed.py) did not list wait in the table `tickets_unlisted` with that run's number, and the next
+complete run marks deleted those it does not list either: `deleted_at` is when that run started. Only candidates of
+the complete run just before count: when a run's check was lost (the process died between its load and its check),
+nothing is marked on older evidence and the count starts again. A ticket listed again by any run is live again
+(`deleted_at` back to null; a changed one comes back null from the merge, an unchanged one is not merged, so it is
+set here) and leaves the candidates. A run of some statuses marks nothing and is not one of the two; a failed run
+never gets here.
+
+It reads the ids of the live tickets and writes only the few that change, in one transaction of the destination's
+sql_client after the load: a check that fails leaves the marks as they were, and the load stays done.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+
+import dlt
+import numpy as np
+import pyarrow as pa
+from dlt.destinations.job_client_impl import SqlJobClientBase
+from dlt.destinations.sql_client import SqlClientBase
+
+from pipelines.usercom import settings as s
+from pipelines.usercom.errors import UsercomError
+from pipelines.usercom.flatten.numpy_arrays import numbers
+from pipelines.usercom.run.hints import DELETION_COLUMNS
+
+log = logging.getLogger("usercom.deletions")
+
+_IDS_PER_STATEMENT = 10_000  # ids written into one statement; a check usually writes a handful
+_NO_IDS = np.zeros(0, np.int64)
+
+
+@dataclass
+class DeletionCheck:
+    """What the check after a run's load changed."""
+
+    marked: int = 0  # tickets marked deleted by this run: two complete runs in a row did not list them
+    restored: int = 0  # tickets marked deleted before that this run listed again
+    unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
+
+
+class Deletions:
+    """`before_load()` before the run loads, then `after_load(...)` once the load is done."""
+
+    def __init__(self, pipeline: dlt.Pipeline) -> None:
+        self.pipeline = pipeline
+        self._deleted_before = _NO_IDS
+
+    def before_load(self) -> None:
+        """Remembers which tickets were marked deleted: a changed one listed again comes back unmarked from the
+        merge, and still counts as one that came back."""
+        with self._client() as client:
+            if client is not None and _has_columns(client, s.TICKETS_TABLE, [s.DELETED_AT]):
+                self._deleted_before = _ids(client.sql_client, f"SELECT id FROM {_table(client, s.TICKETS_TABLE)} "
+                                                                f"WHERE {s.DELETED_AT} IS NOT NULL")
+
+    def after_load(self, listed: np.ndarray, complete_run: int | None, run_at: datetime) -> DeletionCheck:
+        """Marks and unmarks after a run loaded: `listed` is every ticket id it listed (sorted, unique),
+        `complete_run` its number when it listed every status to its end (else None), `run_at` its start."""
+        try:
+            with self._client() as client:
+                if client is None or not _has_columns(client, s.TICKETS_TABLE, ["id"]):
+                    return DeletionCheck()  # nothing loaded yet, or a destination without SQL
+                _add_missing_columns(client)
+                return self._check(client, listed, complete_run, run_at)
+        except Exception as error:
+            raise UsercomError(
+                f"the tickets were loaded, but checking for deleted tickets failed ({str(error).splitlines()[0]}); "
+                "nothing was marked or unmarked. The next complete run checks again: re-run, and check the "
+                "destination if it persists."
+            ) from error
+
+    def _check(self, client: SqlJobClientBase, listed: np.ndarray, complete_run: int | None,
+               run_at: datetime) -> DeletionCheck:
+        sql = client.sql_client
+        tickets, unlisted = _table(client, s.TICKETS_TABLE), _table(client, s.UNLISTED_TABLE)
+        deleted = _ids(sql, f"SELECT id FROM {tickets} WHERE {s.DELETED_AT} IS NOT NULL")
+        back = np.intersect1d(deleted, listed, assume_unique=True)
+        check = DeletionCheck(restored=len(np.intersect1d(self._deleted_before, listed, assume_unique=True)))
+        if complete_run is not None:
+            live = _ids(sql, f"SELECT id FROM {tickets} WHERE {s.DELETED_AT} IS NULL")
+            missing = np.setdiff1d(live, listed, assume_unique=True)
+            missed_before = _ids(sql, f"SELECT id FROM {unlisted} WHERE complete_run = {complete_run - 1}")
+            to_mark = np.intersect1d(missing, missed_before, assume_unique=True)
+            waiting = np.setdiff1d(missing, to_mark, assume_unique=True)
+            check.marked, check.unlisted = len(to_mark), len(waiting)
+        else:
+            seen_again = np.intersect1d(_ids(sql, f"SELECT id FROM {unlisted}"), listed, assume_unique=True)
+        with sql.begin_transaction():
+            for ids in _chunks(back):
+                sql.execute_sql(f"UPDATE {tickets} SET {s.DELETED_AT} = NULL WHERE id IN ({ids})")
+            if complete_run is None:  # a run of some statuses: the candidates it listed are live
+                for ids in _chunks(seen_again):
+                    sql.execute_sql(f"DELETE FROM {unlisted} WHERE id IN ({ids})")
+                return check
+            for ids in _chunks(to_mark):
+                sql.execute_sql(f"UPDATE {tickets} SET {s.DELETED_AT} = %s WHERE id IN ({ids})", run_at)
+            sql.execute_sql(f"DELETE FROM {unlisted}")
+            for ids in _chunks(waiting):
+                sql.execute_sql(f"INSERT INTO {unlisted} (id, complete_run, unlisted_at) "
+                                f"SELECT id, {complete_run}, %s FROM {tickets} WHERE id IN ({ids})", run_at)
+        if check.marked or check.unlisted or check.restored:
+            log.info("complete run %s: %d ticket(s) marked deleted, %d not listed (marked if the next complete run "
+                     "misses them too), %d came back", complete_run, check.marked, check.unlisted, check.restored)
+        return check
+
+    def _client(self) -> AbstractContextManager[SqlJobClientBase | None]:
+        """The destination's job client, to open with `with` (None before the first load, or for a destination
+        without SQL)."""
+        if not self.pipeline.default_schema_name:
+            return nullcontext()
+        client = self.pipeline.destination_client()
+        return client if isinstance(client, SqlJobClientBase) else nullcontext()
+
+
+def _has_columns(client: SqlJobClientBase, table: str, columns: list[str]) -> bool:
+    exists, stored = client.get_storage_table(table)
+    return exists and all(c in stored for c in columns)
+
+
+def _add_missing_columns(client: SqlJobClientBase) -> None:
+    """Has dlt create `tickets.deleted_at` and `tickets_unlisted` where they are missing: a destination loaded before
+    they existed (dlt adds columns only to tables a load writes, so a run with nothing changed would not)."""
+    missing = [table for table, columns in DELETION_COLUMNS.items() if not _has_columns(client, table, list(columns))]
+    if missing:
+        client.update_stored_schema(only_tables=missing, force=True)
+
+
+def _table(client: SqlJobClientBase, name: str) -> str:
+    return client.sql_client.make_qualified_table_name(name)
+
+
+def _ids(sql: SqlClientBase, query: str) -> np.ndarray:
+    """The BIGINT ids a query selects (its first column), sorted and unique, read in Arrow batches."""
+    parts = [_NO_IDS]
+    with sql.execute_query(query) as cursor, warnings.catch_warnings():
+        # DuckDB 2 asks dlt's cursor to use its relation API, which saves a copy of 8 bytes a row: not worth a warning
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        for batch in cursor.iter_arrow(chunk_size=100_000):
+            for chunk in batch.column(0).cast(pa.int64()).chunks:
+                parts.append(numbers(chunk, np.int64).copy())
+    return np.unique(np.concatenate(parts))
+
+
+def _chunks(ids: np.ndarray) -> Iterator[str]:
+    """`ids` as comma-separated literals (integers from our own arrays), a bounded number per statement."""
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        yield ",".join(map(str, ids[start:start + _IDS_PER_STATEMENT].tolist()))
