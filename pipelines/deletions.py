@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,30 +50,43 @@ class DeletionCheck:
     unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
 
 
-class Deletions:
-    """`before_load()` before the run loads, then `after_load(...)` once the load is done."""
+@contextmanager
+def destination_session(pipeline: dlt.Pipeline) -> Iterator[SqlJobClientBase | None]:
+    """The destination's job client, open for the block (None before the first load, or for a destination without
+    SQL). A run opens one before its load and one after: each costs ~20 ms on DuckDB."""
+    if not pipeline.default_schema_name:
+        yield None
+        return
+    client = pipeline.destination_client()
+    if not isinstance(client, SqlJobClientBase):
+        yield None
+        return
+    with client:
+        yield client
 
-    def __init__(self, pipeline: dlt.Pipeline) -> None:
-        self.pipeline = pipeline
+
+class Deletions:
+    """`before_load(client)` before the run loads, then `after_load(client, ...)` once the load is done."""
+
+    def __init__(self) -> None:
         self._deleted_before = _NO_IDS
 
-    def before_load(self) -> None:
+    def before_load(self, client: SqlJobClientBase | None) -> None:
         """Remembers which tickets were marked deleted: a changed one listed again comes back unmarked from the
         merge, and still counts as one that came back."""
-        with self._client() as client:
-            if client is not None and _has_columns(client, s.TICKETS_TABLE, [s.DELETED_AT]):
-                self._deleted_before = _ids(client.sql_client, f"SELECT id FROM {_table(client, s.TICKETS_TABLE)} "
-                                                                f"WHERE {s.DELETED_AT} IS NOT NULL")
+        if client is not None and _has_columns(client, s.TICKETS_TABLE, [s.DELETED_AT]):
+            self._deleted_before = _ids(client.sql_client, f"SELECT id FROM {_table(client, s.TICKETS_TABLE)} "
+                                                            f"WHERE {s.DELETED_AT} IS NOT NULL")
 
-    def after_load(self, listed: np.ndarray, complete_run: int | None, run_at: datetime) -> DeletionCheck:
+    def after_load(self, client: SqlJobClientBase | None, listed: np.ndarray, complete_run: int | None,
+                   run_at: datetime) -> DeletionCheck:
         """Marks and unmarks after a run loaded: `listed` is every ticket id it listed (sorted, unique),
         `complete_run` its number when it listed every status to its end (else None), `run_at` its start."""
         try:
-            with self._client() as client:
-                if client is None or not _has_columns(client, s.TICKETS_TABLE, ["id"]):
-                    return DeletionCheck()  # nothing loaded yet, or a destination without SQL
-                _add_missing_columns(client)
-                return self._check(client, listed, complete_run, run_at)
+            if client is None or not _has_columns(client, s.TICKETS_TABLE, ["id"]):
+                return DeletionCheck()  # nothing loaded yet, or a destination without SQL
+            _add_missing_columns(client)
+            return self._check(client, listed, complete_run, run_at)
         except Exception as error:
             raise UsercomError(
                 f"the tickets were loaded, but checking for deleted tickets failed ({str(error).splitlines()[0]}); "
@@ -115,14 +128,6 @@ class Deletions:
                      "misses them too), %d came back", complete_run, check.marked, check.unlisted, check.restored)
         return check
 
-    def _client(self) -> AbstractContextManager[SqlJobClientBase | None]:
-        """The destination's job client, to open with `with` (None before the first load, or for a destination
-        without SQL)."""
-        if not self.pipeline.default_schema_name:
-            return nullcontext()
-        client = self.pipeline.destination_client()
-        return client if isinstance(client, SqlJobClientBase) else nullcontext()
-
 
 def _has_columns(client: SqlJobClientBase, table: str, columns: list[str]) -> bool:
     exists, stored = client.get_storage_table(table)
@@ -132,7 +137,8 @@ def _has_columns(client: SqlJobClientBase, table: str, columns: list[str]) -> bo
 def _add_missing_columns(client: SqlJobClientBase) -> None:
     """Has dlt create `tickets.deleted_at` and `tickets_unlisted` where they are missing: a destination loaded before
     they existed (dlt adds columns only to tables a load writes, so a run with nothing changed would not)."""
-    missing = [table for table, columns in DELETION_COLUMNS.items() if not _has_columns(client, table, list(columns))]
+    stored = dict(client.get_storage_tables(DELETION_COLUMNS))
+    missing = [table for table, columns in DELETION_COLUMNS.items() if not set(columns) <= set(stored[table])]
     if missing:
         client.update_stored_schema(only_tables=missing, force=True)
 

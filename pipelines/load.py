@@ -193,7 +193,7 @@ def extract_and_load(
     """`run_pipeline` inside a run already set up by its caller (`run_setup.prepared_run`): the command line holds
     one setup over the load and the marts build."""
     # here, not at the top: they load pyarrow, after the run chose its allocator
-    from pipelines.deletions import Deletions
+    from pipelines.deletions import Deletions, destination_session
     from pipelines.usercom.source import usercom
 
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
@@ -216,13 +216,16 @@ def extract_and_load(
     try:
         with _database_held_open(directory / DUCKDB_FILE if safety else None):
             resumed = finish_interrupted_run(pipeline)
-            before = count_tickets(pipeline)
-            deletions = Deletions(pipeline)
-            deletions.before_load()
+            deletions = Deletions()
+            with destination_session(pipeline) as client:
+                before = count_tickets(client)
+                deletions.before_load(client)
             info = pipeline.run(source, loader_file_format="parquet")
             info.raise_on_failed_jobs()
-            # after the load, in a transaction of its own: a failed run never gets here, so it marks nothing
-            deleted = deletions.after_load(report.listed.ids(), report.complete_run, run_at)
+            with destination_session(pipeline) as client:
+                after = count_tickets(client)
+                # in a transaction of its own: a failed run never gets here, so it marks nothing
+                deleted = deletions.after_load(client, report.listed.ids(), report.complete_run, run_at)
     except Exception as error:
         if safety and failed_while_loading(error):
             safety.restore(pipeline)
@@ -231,7 +234,7 @@ def extract_and_load(
         safety.discard()
     _restrict(directory)
     summary = RunSummary(
-        report=report, seconds=0.0, tickets_before=before, tickets_after=count_tickets(pipeline),
+        report=report, seconds=0.0, tickets_before=before, tickets_after=after,
         location=_location(pipeline, directory, destination), load_ids=list(info.loads_ids),
         resumed_load_ids=resumed, tickets_deleted=deleted.marked, tickets_restored=deleted.restored,
         tickets_unlisted=deleted.unlisted,
@@ -335,12 +338,14 @@ def _warn_if_readable_by_others(path: Path) -> None:
         log.warning("%s can be read by other users (mode %s): run `chmod 600 %s`", path, oct(mode & 0o777), path)
 
 
-def count_tickets(pipeline: dlt.Pipeline) -> int:
-    """Rows of `tickets` in the destination; 0 before the first load."""
+def count_tickets(client) -> int:
+    """Rows of `tickets` in the destination, through its open job client (deletions.destination_session); 0 before the
+    first load or without a client."""
+    if client is None:
+        return 0
+    sql = client.sql_client
     try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(settings.TICKETS_TABLE)}")
-            return int(rows[0][0])
+        return int(sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(settings.TICKETS_TABLE)}")[0][0])
     except Exception:  # the dataset or table does not exist yet
         return 0
 
