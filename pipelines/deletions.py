@@ -52,12 +52,9 @@ class DeletionCheck:
 
 @contextmanager
 def destination_session(pipeline: dlt.Pipeline) -> Iterator[SqlJobClientBase | None]:
-    """The destination's job client, open for the block (None before the first load, or for a destination without
-    SQL). A run opens one before its load and one after: each costs ~20 ms on DuckDB."""
-    if not pipeline.default_schema_name:
-        yield None
-        return
-    client = pipeline.destination_client()
+    """The destination's job client, open for the block (None for a destination without SQL). A run opens one before
+    its load and one after: each costs ~20 ms on DuckDB."""
+    client = pipeline.destination_client()  # before the first run, on a schema dlt makes for the call
     if not isinstance(client, SqlJobClientBase):
         yield None
         return
