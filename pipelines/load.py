@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dlt
 import duckdb
@@ -25,6 +26,9 @@ from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError, missing_config_error
 from pipelines.usercom.run.progress import ListingProgress
 from pipelines.usercom.run.report import RunReport
+
+if TYPE_CHECKING:
+    from dlt.destinations.job_client_impl import SqlJobClientBase
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
@@ -225,7 +229,7 @@ def extract_and_load(
             with destination_session(pipeline) as client:
                 after = count_tickets(client)
                 # in a transaction of its own: a failed run never gets here, so it marks nothing
-                deleted = deletions.after_load(client, report.listed.ids(), report.complete_run, run_at)
+                deleted = deletions.after_load(client, report.listed.take(), report.complete_run, run_at)
     except Exception as error:
         if safety and failed_while_loading(error):
             safety.restore(pipeline)
@@ -338,7 +342,7 @@ def _warn_if_readable_by_others(path: Path) -> None:
         log.warning("%s can be read by other users (mode %s): run `chmod 600 %s`", path, oct(mode & 0o777), path)
 
 
-def count_tickets(client) -> int:
+def count_tickets(client: SqlJobClientBase | None) -> int:
     """Rows of `tickets` in the destination, through its open job client (deletions.destination_session); 0 before the
     first load or without a client."""
     if client is None:

@@ -32,10 +32,12 @@ class ListedTickets:
             with self._lock:
                 self._ids.extend(ids)
 
-    def ids(self) -> np.ndarray:
-        """Every id added, once each, sorted."""
+    def take(self) -> np.ndarray:
+        """Every id added, once each, sorted; the column is emptied (8 MB at 1,000,000 tickets, not kept for the
+        marts build that follows)."""
         with self._lock:
-            return np.unique(self._ids.values())
+            ids, self._ids = np.unique(self._ids.values()), GrowingColumn(np.int64)
+            return ids
 
 
 def count_complete_run(states: Iterable[dict]) -> int:
