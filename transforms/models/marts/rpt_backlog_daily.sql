@@ -47,6 +47,7 @@ days as (
 ),
 
 -- the open intervals up to the ticket's deletion; ends_by_deletion: the ticket was deleted while in it
+-- (what happens at deleted_at itself counts as after it, here and in daily_events)
 cut_intervals as (
 
     select
@@ -56,8 +57,7 @@ cut_intervals as (
         intervals.entered_at,
         intervals.left_at,
         intervals.is_current,
-        coalesce(tickets.deleted_at < intervals.left_at, false)
-            or (intervals.is_current and tickets.deleted_at is not null) as ends_by_deletion
+        coalesce(tickets.deleted_at <= intervals.left_at, false) as ends_by_deletion
     from {{ ref('int_ticket_status_intervals') }} as intervals
     inner join tickets on tickets.ticket_id = intervals.ticket_id
     where not intervals.is_terminal
