@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,9 +99,8 @@ class Deletions:
         back = deleted[_among(deleted, listed)]
         check = DeletionCheck(restored=int(_among(self._deleted_before, listed).sum()))
         if complete_run is not None:
-            live = _ids(sql, f"SELECT id FROM {tickets} WHERE {s.DELETED_AT} IS NULL")
-            missing = live[~_among(live, listed)]
-            del live
+            missing = _ids(sql, f"SELECT id FROM {tickets} WHERE {s.DELETED_AT} IS NULL",
+                           keep=lambda live: ~_among(live, listed))
             missed_before = _among(missing, _ids(sql, f"SELECT id FROM {unlisted} WHERE complete_run = {complete_run - 1}"))
             to_mark, waiting = missing[missed_before], missing[~missed_before]
             check.marked, check.unlisted = len(to_mark), len(waiting)
@@ -145,15 +144,18 @@ def _table(client: SqlJobClientBase, name: str) -> str:
     return client.sql_client.make_qualified_table_name(name)
 
 
-def _ids(sql: SqlClientBase, query: str) -> np.ndarray:
-    """The BIGINT ids a query selects (its first column, each id once), sorted, read in Arrow batches."""
-    batches, parts = [], [_NO_IDS]
+def _ids(sql: SqlClientBase, query: str, keep: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """The BIGINT ids a query selects (its first column, each id once), sorted, read in Arrow batches of 100,000;
+    with `keep`, only those of each batch it marks true: the live tickets of a run are filtered batch by batch
+    (at 1,000,000 tickets the whole column held at once was 8 MB more at the end of the load)."""
+    parts = [_NO_IDS]
     with sql.execute_query(query) as cursor, warnings.catch_warnings():
         # DuckDB 2 asks dlt's cursor to use its relation API, which saves a copy of 8 bytes a row: not worth a warning
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
         for batch in cursor.iter_arrow(chunk_size=100_000):
-            batches.append(batch.column(0).cast(pa.int64()))  # kept alive while NumPy views its buffers
-            parts.extend(numbers(chunk, np.int64) for chunk in batches[-1].chunks)
+            for chunk in batch.column(0).cast(pa.int64()).chunks:
+                ids = numbers(chunk, np.int64)
+                parts.append(ids[keep(ids)] if keep else ids.copy())
     ids = np.concatenate(parts)
     ids.sort()
     return ids
