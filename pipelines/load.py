@@ -9,7 +9,9 @@ import stat
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dlt
 import duckdb
@@ -24,6 +26,9 @@ from pipelines.usercom import settings
 from pipelines.usercom.errors import UsercomConfigError, missing_config_error
 from pipelines.usercom.run.progress import ListingProgress
 from pipelines.usercom.run.report import RunReport
+
+if TYPE_CHECKING:
+    from dlt.destinations.job_client_impl import SqlJobClientBase
 
 PIPELINE_NAME = "usercom"
 DATASET_NAME = "usercom"
@@ -88,7 +93,9 @@ class RunSummary:
     parquet_dir: Path | None = None
     load_ids: list[str] = field(default_factory=list)
     resumed_load_ids: list[str] = field(default_factory=list)  # packages an interrupted run left, loaded first
-    tickets_deleted: int = 0  # tickets this run marked deleted (deleted-ticket detection sets it)
+    tickets_deleted: int = 0  # marked deleted by this run: two complete runs in a row did not list them (deletions.py)
+    tickets_restored: int = 0  # marked deleted before, listed again by this run: live again
+    tickets_unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
     run_id: str = ""  # the run's row in the run log (`usercom.runs`)
 
     @property
@@ -145,6 +152,12 @@ class RunSummary:
         if self.report.repeated:
             out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; "
                        "the newest version was kept")
+        if self.tickets_deleted or self.tickets_restored:
+            out.append(f"{self.tickets_deleted} ticket(s) marked deleted (not listed by two complete runs in a row), "
+                       f"{self.tickets_restored} came back")
+        if self.tickets_unlisted:
+            out.append(f"{self.tickets_unlisted} ticket(s) not listed by this run: marked deleted if the next complete "
+                       "run does not list them either")
         if self.rejected:
             out.append(f"rejected tickets are kept with their raw JSON and reason in {DATASET_NAME}.{settings.REJECTS_TABLE}")
         out.append(f"data: {self.location}" + (f"; parquet: {self.parquet_dir}" if self.parquet_dir else ""))
@@ -213,10 +226,14 @@ def _extract_and_load(
     source_overrides: dict | None,
     progress: ListingProgress | None,
 ) -> RunSummary:
-    """Extracts and loads, filling in `report`; a failure leaves the destination and the cursor as they were."""
-    from pipelines.usercom.source import usercom  # here, not at the top: it loads pyarrow, after the run chose its allocator
+    """Extracts and loads, filling in `report`, then marks deleted tickets; a failure leaves the destination and the
+    cursor as they were, and marks nothing."""
+    # here, not at the top: they load pyarrow, after the run chose its allocator
+    from pipelines.deletions import Deletions, destination_session
+    from pipelines.usercom.source import usercom
 
     _warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")
+    run_at = datetime.now(UTC)
     pipeline = make_pipeline(directory, destination)
     _restrict(directory)
     kwargs = dict(source_overrides or {})
@@ -233,9 +250,16 @@ def _extract_and_load(
     try:
         with _database_held_open(directory / DUCKDB_FILE if safety else None):
             resumed = finish_interrupted_run(pipeline)
-            before = count_tickets(pipeline)
+            deletions = Deletions()
+            with destination_session(pipeline) as client:
+                before = count_tickets(client)
+                deletions.before_load(client)
             info = pipeline.run(source, loader_file_format="parquet")
             info.raise_on_failed_jobs()
+            with destination_session(pipeline) as client:
+                after = count_tickets(client)
+                # in a transaction of its own: a failed run never gets here, so it marks nothing
+                deleted = deletions.after_load(client, report.listed.take(), report.complete_run, run_at)
     except Exception as error:
         if safety and failed_while_loading(error):
             safety.restore(pipeline)
@@ -244,9 +268,10 @@ def _extract_and_load(
         safety.discard()
     _restrict(directory)
     summary = RunSummary(
-        report=report, seconds=0.0, tickets_before=before, tickets_after=count_tickets(pipeline),
+        report=report, seconds=0.0, tickets_before=before, tickets_after=after,
         location=_location(pipeline, directory, destination), load_ids=list(info.loads_ids),
-        resumed_load_ids=resumed,
+        resumed_load_ids=resumed, tickets_deleted=deleted.marked, tickets_restored=deleted.restored,
+        tickets_unlisted=deleted.unlisted,
     )
     return summary
 
@@ -353,12 +378,14 @@ def _warn_if_readable_by_others(path: Path) -> None:
         log.warning("%s can be read by other users (mode %s): run `chmod 600 %s`", path, oct(mode & 0o777), path)
 
 
-def count_tickets(pipeline: dlt.Pipeline) -> int:
-    """Rows of `tickets` in the destination; 0 before the first load."""
+def count_tickets(client: SqlJobClientBase | None) -> int:
+    """Rows of `tickets` in the destination, through its open job client (deletions.destination_session); 0 before the
+    first load or without a client."""
+    if client is None:
+        return 0
+    sql = client.sql_client
     try:
-        with pipeline.sql_client() as client:
-            rows = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(settings.TICKETS_TABLE)}")
-            return int(rows[0][0])
+        return int(sql.execute_sql(f"SELECT count(*) FROM {sql.make_qualified_table_name(settings.TICKETS_TABLE)}")[0][0])
     except Exception:  # the dataset or table does not exist yet
         return 0
 

@@ -9,6 +9,7 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import psycopg2
 import pytest
 
@@ -23,19 +24,30 @@ from transforms.build import build_marts
 from transforms.errors import DataTestFailed
 
 TICKETS = 700
+DELETED_AT = "2024-05-20T00:00:00+00:00"  # before as_of (DEFAULT_NOW), so the marts count the deletions
 
 
 @pytest.fixture(scope="module")
 def loaded(postgres, tmp_path_factory):
-    """The same sandbox tickets loaded into PostgreSQL and into DuckDB, marts built on both."""
+    """The same sandbox tickets loaded into PostgreSQL and into DuckDB, three of them deleted in the sandbox and
+    marked by two more runs on each, marts built on both."""
     from pipelines.sandbox import SandboxOptions, SandboxServer
 
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", postgres.url)
     root = tmp_path_factory.mktemp("warehouse")
     with SandboxServer(SandboxOptions(tickets=TICKETS)) as server:
-        run(server, root / "postgres", destination="postgres")
-        run(server, root / "duckdb")
+        for _ in range(3):
+            run(server, root / "postgres", destination="postgres")
+            run(server, root / "duckdb")
+            if len(server.tickets()) == TICKETS:  # one of each open status and a closed one, unchanged since April
+                for status in ("active", "draft", "closed"):
+                    server.delete_ticket(next(t["id"] for t in server.tickets()
+                                              if t["status"] == status and t["updated_at"] < "2024-05-01"))
+    # each run marked them when it started: one instant on both, so the marts compare row for row
+    postgres.sql(f"update usercom.tickets set deleted_at = '{DELETED_AT}' where deleted_at is not null", database="usercom")
+    with duckdb.connect(str(root / "duckdb" / "tickets.duckdb")) as con:
+        con.execute(f"update usercom.tickets set deleted_at = '{DELETED_AT}' where deleted_at is not null")
     for directory, destination in ((root / "postgres", "postgres"), (root / "duckdb", "duckdb")):
         build_marts(make_pipeline(directory, destination), as_of=DEFAULT_NOW)
     yield root
@@ -80,8 +92,20 @@ def test_the_run_log_mart_on_postgres_holds_the_run_into_postgres(loaded, postgr
     assert (row["outcome"], row["tickets_loaded"], row["error"]) == ("ok", TICKETS, None)
     assert row["run_day"] == row["started_at"].astimezone(UTC).date()
     duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb",
-                       "select outcome, destination, tickets_loaded from analytics.rpt_runs")
-    assert duck == [{"outcome": "ok", "destination": "duckdb", "tickets_loaded": TICKETS}]
+                       "select outcome, destination, tickets_loaded from analytics.rpt_runs order by started_at")
+    assert [(r["outcome"], r["destination"]) for r in duck] == [("ok", "duckdb")] * 3  # the fixture's three runs
+    assert duck[0]["tickets_loaded"] == TICKETS
+
+
+def test_tickets_no_longer_listed_are_marked_deleted_on_postgres_as_on_duckdb(loaded, postgres):
+    _, marked = postgres_rows(postgres, "select id from usercom.tickets where deleted_at is not null order by id")
+    duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb",
+                       "select id from usercom.tickets where deleted_at is not null order by id")
+    assert len(marked) == 3 and marked == [tuple(r.values()) for r in duck]
+    _, flagged = postgres_rows(postgres, "select ticket_id from analytics.fct_tickets where is_deleted order by ticket_id")
+    assert flagged == marked
+    _, deleted = postgres_rows(postgres, "select sum(deleted_tickets) from analytics.rpt_backlog_daily")
+    assert deleted == [(2,)]  # the active and the draft one were open when deleted
 
 
 LAST_BUILD = "select (select count(*) from analytics.fct_tickets), (select max(snapshot_at) from analytics.rpt_backlog_daily)"

@@ -1,4 +1,5 @@
-"""What a run remembers while it pages: the tracker of emitted versions and each listing's version log."""
+"""What a run remembers while it pages: the tracker of emitted versions, each listing's version log, and every id
+it listed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 
 from pipelines.usercom.state.cursor import VERSIONS_KEY
 from pipelines.usercom.state.growing_column import GrowingColumn
+from pipelines.usercom.state.listed import COMPLETE_RUNS_KEY, ListedTickets, count_complete_run
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.state.versions import VersionLog
 from pipelines.usercom.times import to_micros
@@ -91,3 +93,19 @@ def test_tracker_pages_past_the_first_buffer_find_repeats_at_both_ends():
     tracker.record([0, 11_999], [micros(1)] * 2, {"tickets__segments": [1, 0]})
     assert tracker.stale_positions() == {"tickets__segments": [(0, micros(1), range(1, 2)), (11_999, micros(1), range(0, 2))]}
     assert tracker.repeated_tickets() == 2
+
+
+def test_listed_ids_come_back_once_each_and_sorted_and_the_column_starts_again():
+    listed = ListedTickets()
+    listed.add(np.array([9, 3, 5], np.int64))
+    listed.add(np.array([], np.int64))
+    listed.add(np.arange(5000, 0, -1, dtype=np.int64))  # past the first buffer; 3, 5 and 9 read again
+    assert listed.take().tolist() == list(range(1, 5001))
+    listed.add(np.array([7], np.int64))
+    assert listed.take().tolist() == [7]
+
+
+def test_complete_runs_are_counted_in_every_listing_state_from_the_highest():
+    states = [{}, {COMPLETE_RUNS_KEY: 4}, {COMPLETE_RUNS_KEY: 3}]  # a listing whose state was lost starts at 0
+    assert count_complete_run(states) == 5
+    assert [state[COMPLETE_RUNS_KEY] for state in states] == [5, 5, 5]

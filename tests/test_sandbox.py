@@ -215,6 +215,18 @@ def test_other_methods_are_405(make_sandbox, api):
     assert api.get(tickets_url(server)).status_code == 200  # the session still works
 
 
+def test_delete_with_the_key_takes_a_ticket_out_of_every_listing(make_sandbox, api):
+    server = make_sandbox(ticket_list=[ticket(i, "active" if i <= 5 else "closed") for i in range(1, 11)])
+    deleted = api.delete(server.base_url + "tickets/3/")
+    assert (deleted.status_code, deleted.content, "Content-Length" in deleted.headers) == (204, b"", False)
+    assert [t["id"] for t in fetch_all(api, tickets_url(server))[0]] == [1, 2, 4, 5, 6, 7, 8, 9, 10]
+    assert [t["id"] for t in fetch_all(api, tickets_url(server, "active"))[0]] == [1, 2, 4, 5]
+    assert api.delete(server.base_url + "tickets/3/").status_code == 404
+    assert requests.delete(server.base_url + "tickets/4/").status_code == 401
+    assert api.delete(tickets_url(server)).status_code == 405
+    assert len(server.tickets()) == 9 and server.request_log[-1]["method"] == "DELETE"
+
+
 # ----- knobs ---------------------------------------------------------------------------
 def test_every_nth_request_is_429_with_retry_after(make_sandbox, api):
     server = make_sandbox(tickets=10, rate_limit_every=3, retry_after="2")

@@ -148,6 +148,18 @@ TICKETS = [
                history=[("2024-03-16T00:00:00Z", "active")]),
 ]
 
+# Tickets deleted in User.com, with the deleted_at the pipeline marked (tests/test_deletions.py marks them for real).
+# 112 open when deleted: Normal, active since 03-08 10:00, due 03-09 00:00 (overdue from then), deleted 03-12 06:00.
+# 113 closed when deleted: High, active 03-12 10:00-12:00 (2 h to close), deleted 03-14 00:00.
+DELETED = {
+    112: (api_ticket(112, "active", "2024-03-08T10:00:00Z", "2024-03-08T10:00:00Z", due_date="2024-03-09T00:00:00Z",
+                     assigned_to=ALICE, priority=NORMAL, history=[("2024-03-08T10:00:00Z", "active")]),
+          "2024-03-12T06:00:00Z"),
+    113: (api_ticket(113, "closed", "2024-03-12T10:00:00Z", "2024-03-12T12:00:00Z", assigned_to=BOB, priority=HIGH,
+                     history=[("2024-03-12T10:00:00Z", "active"), ("2024-03-12T12:00:00Z", "closed")]),
+          "2024-03-14T00:00:00Z"),
+}
+
 TICKET_109_VERSIONS = [
     ("2024-03-12T09:00:00Z", api_ticket(109, "active", "2024-03-12T08:00:00Z", "2024-03-12T08:00:00Z",
                                         assigned_to=DAVE, priority=URGENT)),
@@ -163,17 +175,20 @@ HISTORY_VERSIONS = [(LOADED_AT, t) for t in TICKETS if t["id"] != 109] + TICKET_
 
 # --- stand-in for a pipeline run ------------------------------------------------------------------
 
-TIMESTAMP_COLUMNS = {"created_at", "updated_at", "due_date", "entered_at", "valid_from", "valid_to"}
+TIMESTAMP_COLUMNS = {"created_at", "updated_at", "due_date", "entered_at", "valid_from", "valid_to", "deleted_at"}
 TICKETS_HISTORY_COLUMNS = ["id", "updated_at", "status", "assigned_to__id", "assigned_to__name",
                            "priority__id", "priority__name", "due_date"]
 
 
-def write_raw_tables(db_path: Path, tickets: list[dict], history_versions: list[tuple[str, dict]]) -> None:
+def write_raw_tables(db_path: Path, tickets: list[dict], history_versions: list[tuple[str, dict]],
+                     deleted: dict[int, str] | None = None) -> None:
     """Write API-shaped tickets as the pipeline's raw tables in schema ``usercom`` of ``db_path``.
 
     Like dlt: nested objects become ``parent__child`` columns, a column no ticket had a value for is
     not created, ``status_history`` becomes ``tickets__status_history`` (absent when no ticket had
     one) and ``history_versions`` ((observed_at, ticket) pairs) become ``tickets_history`` (SCD2).
+    ``deleted`` (id: deleted_at) is what the pipeline marks in ``tickets.deleted_at``; without it the
+    column is absent, as in a database loaded before deletions were marked.
     """
     def flatten(ticket: dict) -> dict:
         row = {}
@@ -195,7 +210,8 @@ def write_raw_tables(db_path: Path, tickets: list[dict], history_versions: list[
         con.executemany(f"insert into usercom.{table} values ({', '.join('?' for _ in columns)})",
                         [[r.get(c) for c in columns] for r in rows])
 
-    ticket_rows = [{**flatten(t), "_dlt_id": f"t{t['id']}", "_dlt_load_id": "1710590400.0"} for t in tickets]
+    ticket_rows = [{**flatten(t), "deleted_at": (deleted or {}).get(t["id"]), "_dlt_id": f"t{t['id']}",
+                    "_dlt_load_id": "1710590400.0"} for t in tickets]
     history_rows = [
         {"ticket_id": t["id"], "position": i, "entered_at": h["entered_at"], "status": h["status"],
          "_dlt_id": f"t{t['id']}h{i}", "_dlt_parent_id": f"t{t['id']}", "_dlt_root_id": f"t{t['id']}", "_dlt_list_idx": i}
@@ -237,7 +253,9 @@ def built(tmp_path_factory):
     directory = tmp_path_factory.mktemp("built")
     (directory / "sla_policy.toml").write_text(POLICY)
     db = directory / "tickets.duckdb"
-    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    deleted = [ticket for ticket, _ in DELETED.values()]
+    write_raw_tables(db, TICKETS + deleted, HISTORY_VERSIONS + [(t["updated_at"], t) for t in deleted],
+                     {i: at for i, (_, at) in DELETED.items()})
     result = build(db, policy_path=directory / "sla_policy.toml")
     publish_local_marts(db)
     return db, result
@@ -282,13 +300,15 @@ CLOSURES = {
     108: ("closed", False, "2024-03-02T06:00Z", "2024-03-02T06:00Z", "updated_at", 30, 30, 0),
     109: ("closed", False, "2024-03-13T08:00Z", "2024-03-13T08:00Z", "observed", 24, 24, 0),
     110: ("active", True, None, None, None, None, None, 0),
+    112: ("active", True, None, None, None, None, None, 0),
+    113: ("closed", False, "2024-03-12T12:00Z", "2024-03-12T12:00Z", "status_history", 2, 2, 0),
 }
 
 
 def test_closures_and_resolution_hours(built):
     db, _ = built
     tickets = by_id(db)
-    assert sorted(tickets) == sorted(CLOSURES)  # 111 was created after as_of
+    assert sorted(tickets) == sorted(CLOSURES)  # 111 was created after as_of; 112 and 113 were deleted, and stay
     for ticket_id, (status, is_open, first, last, source, first_h, full_h, reopens) in CLOSURES.items():
         t = tickets[ticket_id]
         assert (t["status"], t["is_open"]) == (status, is_open), ticket_id
@@ -503,6 +523,47 @@ def test_backlog_daily(built):
     assert backlog[("2024-03-15", "High")]["snapshot_at"] == AS_OF
     assert backlog[("2024-03-14", "High")]["snapshot_at"] == utc("2024-03-15T00:00Z")
     assert all(r["open_tickets"] == 0 for (_, p), r in backlog.items() if p == "Urgent")
+
+
+def test_deleted_tickets_are_flagged_and_leave_the_counts_from_their_deletion_on(built):
+    db, _ = built
+    tickets = by_id(db)
+    flagged = {i: (t["is_deleted"], t["deleted_at"]) for i, t in tickets.items() if t["is_deleted"] or t["deleted_at"]}
+    assert flagged == {112: (True, utc("2024-03-12T06:00Z")), 113: (True, utc("2024-03-14T00:00Z"))}
+    assert (tickets[112]["is_open"], tickets[112]["is_overdue"]) == (True, True)  # as last listed
+
+    backlog = {(r["day"].isoformat(), r["priority_name"]): r for r in rows(db, "select * from analytics.rpt_backlog_daily")}
+
+    def counts(day, priority):
+        r = backlog[(day, priority)]
+        return r["open_tickets"], r["opened_tickets"], r["closed_tickets"], r["deleted_tickets"], r["overdue_tickets"]
+
+    # (open at end of day, opened, closed, deleted, overdue at end of day): 112 counts up to its deletion
+    assert counts("2024-03-08", "Normal") == (2, 2, 0, 0, 0)  # 105 and 112; 112 is due at the next midnight
+    assert counts("2024-03-09", "Normal") == (1, 0, 1, 0, 1)  # 105 closed; 112 overdue
+    assert counts("2024-03-11", "Normal") == (2, 1, 0, 0, 1)  # 106 opened
+    assert counts("2024-03-12", "Normal") == (1, 0, 0, 1, 0)  # 112 deleted at 06:00, and no longer overdue
+    assert counts("2024-03-12", "High") == (0, 1, 1, 0, 0)  # 113 opened and closed before its deletion
+    assert counts("2024-03-14", "High") == (0, 0, 0, 0, 0)  # deleted closed: the backlog does not move
+
+    # left out of every SLA aggregate: the ten live tickets created up to as_of, three of them open
+    for mart in ("agg_sla_by_priority", "agg_sla_by_agent", "rpt_sla_by_priority"):
+        [totals] = rows(db, f"select sum(tickets_created) as created, sum(tickets_open) as open from analytics.{mart}")
+        assert (totals["created"], totals["open"]) == (10, 3), mart
+
+
+def test_a_ticket_deleted_after_as_of_counts_as_it_stood_then(tmp_path, policy_file):
+    db = tmp_path / "tickets.duckdb"
+    ticket = api_ticket(1, "active", "2024-03-14T00:00:00Z", "2024-03-14T00:00:00Z", priority=NORMAL,
+                        history=[("2024-03-14T00:00:00Z", "active")])
+    write_raw_tables(db, [ticket], [], {1: "2024-03-16T00:00:00Z"})
+    build(db, policy_path=policy_file)
+    (got,) = by_id(db).values()
+    assert (got["is_deleted"], got["deleted_at"], got["is_open"]) == (False, None, True)
+    assert [(r["tickets_created"], r["tickets_open"]) for r in rows(db, "select * from analytics.agg_sla_by_priority")] == [
+        (1, 1)]
+    last_day = rows(db, "select * from analytics.rpt_backlog_daily where day = date '2024-03-15' and priority_id = 2")
+    assert [(r["open_tickets"], r["deleted_tickets"]) for r in last_day] == [(1, 0)]
 
 
 def test_dimensions_hold_everyone_seen_anywhere(built):

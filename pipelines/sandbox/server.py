@@ -37,6 +37,7 @@ SANDBOX_API_KEY = "sandbox-key-" + "0" * 52
 #: The only path served; the API insists on the trailing slash.
 TICKETS_PATH = "/api/public/tickets/"
 _LOOPBACK = {"127.0.0.1", "localhost"}
+_ONE_TICKET_PATH = re.compile(r"/api/public/tickets/([0-9]+)/")
 _ENTERED_AT_Z = re.compile(rb'("entered_at":"[^"]*?)Z"')
 _GATEWAY_HTML = ("<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center>"
                  "<hr><center>nginx</center></body></html>\n")
@@ -168,6 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         """Answer a GET."""
         self.sandbox._handle_get(self)
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        """Delete one ticket (`DELETE /api/public/tickets/<id>/`); 405 elsewhere, as other methods."""
+        self.sandbox._handle_delete(self)
 
     def _method_not_allowed(self) -> None:
         """Answer any other method with 405."""
@@ -346,6 +351,23 @@ class SandboxServer:
         path, query = self._split(handler.path)
         number, entry = self._begin(handler, opts, path, query)
         self._respond(handler, opts, number, path, query, entry)
+
+    def _handle_delete(self, handler: _Handler) -> None:
+        """Delete a ticket as User.com's UI or API would: with the key, `DELETE /api/public/tickets/<id>/` answers
+        204 and the ticket is in no listing any more (404 for an id it does not have); any other path is 405."""
+        path, query = self._split(handler.path)
+        match = _ONE_TICKET_PATH.fullmatch(path)
+        if match is None:
+            return self._handle_other(handler)
+        _, entry = self._begin(handler, self.options, path, query)
+        if not entry["auth_ok"]:
+            return self._json(handler, entry, 401, {"detail": "Invalid token."}, extra=(("WWW-Authenticate", "Token"),))
+        try:
+            self.delete_ticket(int(match[1]))
+        except KeyError:
+            return self._json(handler, entry, 404, {"detail": "Not found."})
+        entry["status_code"] = 204
+        self._send(handler, 204, b"")
 
     def _handle_other(self, handler: _Handler) -> None:
         """Answer a non-GET method with 405 (logged like any request)."""
@@ -622,8 +644,9 @@ class SandboxServer:
             f"Date: {self._date[1]}",
             f"Server: {handler.server_version}",
             f"Content-Type: {content_type}",
-            f"Content-Length: {len(body)}",
         ]
+        if code != 204:  # a 204 carries no body, and says no length (RFC 9110)
+            lines.append(f"Content-Length: {len(body)}")
         lines.extend(f"{name}: {value}" for name, value in extra)
         if handler.close_connection:
             lines.append("Connection: close")

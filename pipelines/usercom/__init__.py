@@ -13,7 +13,8 @@
   columnar path `columnar.py`, the row path `rows.py`, known fields `fields.py`, coercion `coercion.py`, column
   types `column_types.py`, stored names `names.py`, the JSON reader `json_reader.py`, pages `page.py`, tables
   `tables.py`, NumPy helpers `numpy_arrays.py`
-- what a run remembers (`state/`): cursor `cursor.py`, version log `versions.py`, in-run tracker `tracker.py`
-- one run (`run/`): a listing as a dlt resource `listing.py`, merge hints `hints.py`, the report `report.py`,
-  progress `progress.py`, memory given back `memory.py`
+- what a run remembers (`state/`): cursor `cursor.py`, version log `versions.py`, in-run tracker `tracker.py`,
+  every id a run listed and the count of complete runs `listed.py` (what pipelines/deletions.py judges on)
+- one run (`run/`): a listing as a dlt resource `listing.py`, merge hints and the deletion columns `hints.py`, the
+  report `report.py`, progress `progress.py`, memory given back `memory.py`
 """

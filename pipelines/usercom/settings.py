@@ -54,3 +54,7 @@ CHILD_KEY = "ticket_id"
 CHILD_POSITION = "position"
 CHILD_VERSION = "ticket_updated_at"
 TOMBSTONE = "_deleted"
+# A ticket two complete runs in a row did not list: when the run that confirmed it started (null while live), and the
+# live tickets the last complete run did not list (pipelines/deletions.py).
+DELETED_AT = "deleted_at"
+UNLISTED_TABLE = "tickets_unlisted"

@@ -16,6 +16,7 @@ from pipelines.usercom.http.pacing import Pacer
 from pipelines.usercom.http.retries import RetryPolicy
 from pipelines.usercom.http.status_filter import StatusFilterCheck
 from pipelines.usercom.http.urls import check_transport, resolve_base_url
+from pipelines.usercom.run.hints import declare_deletion_columns
 from pipelines.usercom.run.listing import RunContext, status_resource
 from pipelines.usercom.run.progress import ListingProgress, LogProgress
 from pipelines.usercom.run.report import RunReport
@@ -131,4 +132,5 @@ def usercom(
     )
     report = report if report is not None else RunReport()
     report.pacer = client.pacer
+    declare_deletion_columns(dlt.current.source_schema())
     return [status_resource(status, client, run, full_refresh, report) for status in statuses]

@@ -1,5 +1,5 @@
 -- On the day of as_of, the backlog's open and overdue counts per priority equal a direct count of
--- fct_tickets open (and overdue) at as_of.
+-- fct_tickets open (and overdue) at as_of and not deleted by then.
 
 with
 
@@ -24,6 +24,7 @@ tickets_at_as_of as (
         {{ usercom_tickets.count_if('is_open') }} as open_tickets,
         {{ usercom_tickets.count_if('is_overdue') }} as overdue_tickets
     from {{ ref('fct_tickets') }}
+    where not is_deleted
     group by priority_id
 
 ),

@@ -105,6 +105,7 @@ def flatten_tickets(context: FlattenContext, tickets: pa.StructArray, *, cursor:
         raise NotColumnar("a ticket has no updated_at")
     ids_np = numbers(ids, np.int64)
     stamps_np = numbers(stamps_array.cast(pa.int64()), np.int64)
+    page.listed_ids = ids_np
 
     seen = np.ones(len(tickets), bool) if cursor.since is None else stamps_np >= cursor.since
     changed = seen & ~cursor.unchanged_mask(ids_np, stamps_np)

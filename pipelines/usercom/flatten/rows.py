@@ -11,8 +11,10 @@ path (columnar.py), which makes the same tables from Arrow arrays, and comes her
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -203,19 +205,22 @@ class RowPath:
         """
         page = FlatPage()
         rejects: list[tuple[Any, str]] = []
-        candidates, ids, stamps, seen_ids, seen_stamps = [], [], [], [], []
+        candidates, ids, stamps, seen_ids, seen_stamps, listed = [], [], [], [], [], []
         for ticket in tickets:
             if verify_text:
                 try:
                     orjson.dumps(ticket)
                 except TypeError as error:
                     rejects.append((ticket, f"the ticket cannot be stored as sent ({error}); kept here as raw JSON"))
+                    _add_listed_id(listed, ticket)
                     continue
             try:
                 ticket_id, stamp = _identity(ticket)
             except NotCoercible as error:
                 rejects.append((ticket, str(error)))
+                _add_listed_id(listed, ticket)  # listed all the same: an earlier version may be loaded
                 continue
+            listed.append(ticket_id)
             if cursor.since is not None and stamp < cursor.since:
                 page.skipped_unchanged += 1
                 continue
@@ -229,6 +234,7 @@ class RowPath:
             stamps.append(stamp)
 
         versions.add(seen_ids, seen_stamps)
+        page.listed_ids = np.array(listed, np.int64)
         if not candidates:  # an unchanged page (every page of a re-run): no columns to build, no tables
             if rejects:
                 page.tables[s.REJECTS_TABLE] = self.context.rejects_table(rejects, listing)
@@ -346,6 +352,13 @@ def _identity(ticket: Any) -> tuple[int, int]:
     except NotCoercible as error:
         raise NotCoercible(f"field `updated_at`: {error}") from None
     return ticket_id, stamp
+
+
+def _add_listed_id(listed: list[int], ticket: Any) -> None:
+    """Adds the id of a rejected ticket to `listed`, when it has one that fits a BIGINT."""
+    if isinstance(ticket, dict) and ticket.get("id") is not None:
+        with suppress(NotCoercible):
+            listed.append(to_int(ticket["id"]))
 
 
 def _keys(rows: list[dict | None]) -> set[str]:

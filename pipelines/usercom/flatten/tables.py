@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from pipelines.usercom import settings as s
@@ -42,6 +43,7 @@ class FlatPage:
     skipped_unchanged: int = 0
     rejected: int = 0
     columnar: bool = False  # built by the columnar flattener (else row by row)
+    listed_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # every ticket's id, unchanged ones too
 
 
 class TableBatcher:

@@ -1,8 +1,8 @@
 """One run of the source, listing by listing.
 
 - a status listing as a dlt resource (pages → tables → dlt items, cursor moved): `listing.py`
-- how each table merges (dlt hints): `hints.py`
-- what the run did, per listing: `report.py`
+- how each table merges (dlt hints), and the columns pipelines/deletions.py fills: `hints.py`
+- what the run did, per listing, and every ticket id it listed: `report.py`
 - live progress (log lines, or the CLI's bars): `progress.py`
 - freed memory given back to the OS between pages: `memory.py`
 """

@@ -24,6 +24,7 @@ from pipelines.usercom.run.memory import return_freed_memory
 from pipelines.usercom.run.progress import ListingProgress
 from pipelines.usercom.run.report import RunReport
 from pipelines.usercom.state.cursor import UpdatedSince
+from pipelines.usercom.state.listed import count_complete_run
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.state.versions import VersionLog
 
@@ -83,6 +84,7 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
                 page.keep_statuses(frozenset(run.filter_check.statuses))
             tracker.saw_server_time(page.server_time)
             flat = flattener.flatten_page(page, listing=label, cursor=cursor, versions=versions)
+            report.listed.add(flat.listed_ids)
             listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
             listing.api_count_last, listing.retries = stats.last_count, stats.retries
             listing.kept += flat.kept
@@ -109,6 +111,8 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
             report.repeated = tracker.repeated_tickets()
             for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
                 yield with_hints(table, arrow_table)
+            if set(run.filter_check.statuses) == set(s.STATUSES):  # every status listed to its end: deletions can be judged
+                report.complete_run = count_complete_run(dlt.current.resource_state(_resource_name(x)) for x in s.STATUSES)
         if not stats.stopped:  # a stopped listing read nothing: the run's listing of every ticket moves its cursor
             # committed with this load only: a failed run keeps the previous cursor
             new_cursor = tracker.cursor(newest_seen=versions.newest())

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipelines.usercom.http.status_filter import Evidence
+from pipelines.usercom.state.listed import ListedTickets
 
 if TYPE_CHECKING:
     from pipelines.usercom.http.client import ListingStats
@@ -51,6 +52,8 @@ class RunReport:
     throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
     paced_at: float | None = None  # requests/s the run was held to at its end; None: never paced
     pacer: Pacer | None = field(default=None, repr=False)  # the run's request rate, its throttle count live
+    listed: ListedTickets = field(default_factory=ListedTickets)  # every ticket id the listings received
+    complete_run: int | None = None  # the run's number when it listed every status to its end (state/listed.py)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def listing(self, status: str) -> ListingReport:

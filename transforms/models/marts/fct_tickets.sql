@@ -1,5 +1,6 @@
 -- One row per ticket created up to as_of: its state at as_of, when it closed, how long it spent in
--- each status, and where it stands against its due date and its priority's SLA target.
+-- each status, and where it stands against its due date and its priority's SLA target. A ticket
+-- deleted in User.com by as_of stays, flagged (is_deleted); its other columns are as last listed.
 
 with
 
@@ -43,6 +44,7 @@ joined as (
             coalesce(summaries.last_status_change_at, tickets.created_at)
         ) as last_updated_at,
         tickets.due_date,
+        tickets.deleted_at,
         summaries.first_closed_at,
         summaries.last_closed_at,
         summaries.closed_at_source,
@@ -68,6 +70,8 @@ metrics as (
         ticket_name,
         status,
         is_open,
+        coalesce(deleted_at <= as_of, false) as is_deleted,
+        case when deleted_at <= as_of then deleted_at end as deleted_at,
         priority_id,
         assignee_id,
         author_id,
@@ -122,6 +126,8 @@ final as (
         ticket_name,
         status,
         is_open,
+        is_deleted,
+        deleted_at,
         priority_id,
         assignee_id,
         author_id,

@@ -1,10 +1,12 @@
--- One row per priority: the headline SLA table over every ticket created up to as_of.
+-- One row per priority: the headline SLA table over every ticket created up to as_of and not
+-- deleted by then.
 
 with
 
 tickets as (
 
     select * from {{ ref('fct_tickets') }}
+    where not is_deleted
 
 ),
 

@@ -1,5 +1,6 @@
 -- One row per ticket: its current state, renamed and typed; the newest version wins when a ticket
--- was loaded more than once.
+-- was loaded more than once. deleted_at: when the pipeline marked it deleted (null while live, and
+-- in databases loaded before the column existed).
 
 {%- set bigint = dbt.type_bigint() %}
 {%- set text = dbt.type_string() %}
@@ -12,7 +13,7 @@
         'assigned_to__id': bigint, 'assigned_to__name': text, 'assigned_to__avatar': text,
         'author__id': bigint, 'author__name': text, 'author__avatar': text,
         'priority__id': bigint, 'priority__name': text, 'priority__order': bigint,
-        'person__id': bigint, 'company__id': bigint, '_dlt_load_id': text,
+        'person__id': bigint, 'company__id': bigint, 'deleted_at': instant, '_dlt_load_id': text,
     }, required=true) }}
 {%- endset %}
 
@@ -47,6 +48,7 @@ renamed as (
         priority__order as priority_order,
         person__id as person_id,
         company__id as company_id,
+        deleted_at,
         _dlt_load_id as load_id
     from source
 

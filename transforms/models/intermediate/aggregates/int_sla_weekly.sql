@@ -1,11 +1,13 @@
 -- One row per ISO week of created_at x priority, and per ISO week x agent (current assignee):
--- the SLA measures both weekly marts share, computed once with grouping sets.
+-- the SLA measures both weekly marts share, computed once with grouping sets. Tickets deleted by
+-- as_of are left out (transforms/README.md, decision log).
 
 with
 
 tickets as (
 
     select * from {{ ref('fct_tickets') }}
+    where not is_deleted
 
 ),
 
