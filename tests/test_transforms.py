@@ -24,6 +24,7 @@ import yaml
 from pipelines import parquet_publish
 from pipelines.bi_publish import publish_local_marts
 from pipelines.load import make_pipeline
+from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli
 from transforms import dbt_runner
 from transforms.build import build_marts
@@ -726,6 +727,8 @@ def test_dbt_project_defaults_are_the_packaged_policy():
     assert project["usercom_clock_stopping_statuses"] == list(packaged.clock_stopping_statuses)
     assert project["usercom_default_target_hours"] == packaged.default_target_hours
     assert project["usercom_target_hours"] == packaged.target_hours
+    assert project["usercom_sla_clock"] == packaged.sla_clock == "calendar"
+    assert project["usercom_business_hours"] == {} and packaged.business_hours is None  # no schedule
     assert sorted(load_mart_docs()) == MARTS
 
 
@@ -736,9 +739,10 @@ def test_sla_report_shows_each_priority(built):
     report = render_sla_report(make_pipeline(db.parent))
     lines = report.splitlines()
     assert lines[0] == "SLA by priority, tickets created up to 2024-03-15 12:00 UTC"
-    assert lines[1].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
+    assert lines[1] == "breach: on the calendar clock (targets in calendar hours)"
+    assert lines[2].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
                                 "median", "h", "p90", "h"]
-    body = {line.rsplit(maxsplit=8)[0]: line.rsplit(maxsplit=8)[1:] for line in lines[3:]}
+    body = {line.rsplit(maxsplit=8)[0]: line.rsplit(maxsplit=8)[1:] for line in lines[4:]}
     assert body == {
         "High": ["8", "1", "0", "2", "100%", "0%", "4.0", "5.6"],
         "Normal": ["24", "1", "1", "2", "50%", "67%", "40.5", "46.5"],
@@ -964,6 +968,17 @@ def test_business_hours_on_the_business_clock(built_business):
     check_business_marts(lambda sql: rows(built_business, sql))
 
 
+def test_sla_report_says_the_breach_runs_on_the_business_clock(built_business):
+    lines = render_sla_report(make_pipeline(built_business.parent)).splitlines()
+    assert lines[1] == ("breach: on the business clock, Europe/Warsaw opening hours "
+                        "(targets in business hours; bh = business hours)")
+    assert lines[2].split()[-4:] == ["median", "bh", "p90", "bh"]
+    body = {line.split()[0]: line.split()[1:] for line in lines[4:]}
+    # High: 201 and 203-206, all met; business median 2, p90 10 (BUSINESS_BY_PRIORITY)
+    assert body["High"][-2:] == ["2.0", "10.0"] and body["High"][5] == "0%"
+    assert body["Low"][5] == "100%" and body["Low"][-2:] == ["1056.0", "1056.0"]  # 207 breached, 209 running
+
+
 # A schedule whose opening window crosses midnight UTC, on the calendar clock: America/Los_Angeles,
 # Monday to Friday 09:00-17:00 = 17:00Z-01:00Z in winter (PST, UTC-8), 16:00Z-00:00Z from the
 # spring-forward Sunday 2024-03-10 (PDT, UTC-7); Sundays 02:30-04:00, a window that spring-forward
@@ -1113,3 +1128,18 @@ def test_a_malformed_schedule_fails_the_command_in_one_line_before_any_model_run
     assert not (data / ".dlt").exists() or not list((data / ".dlt").rglob("run_results.json"))  # dbt never started
     with duckdb.connect(str(data / "tickets.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.schemata where schema_name = 'analytics'").fetchone() == (0,)
+
+
+def test_run_refuses_a_malformed_schedule_before_extracting_anything(sandbox, tmp_path):
+    server = sandbox(tickets=20)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(BUSINESS_POLICY.replace('"Europe/Warsaw"', '"Europe/Warsow"'))
+    env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url}
+
+    result = cli("run", "--data-dir", str(tmp_path / "data"), "--policy", str(policy), env=env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {policy}: [business_hours] timezone 'Europe/Warsow' is not an IANA time zone name: use one such as "
+        '"Europe/Warsaw", "America/New_York" or "UTC" (the zone decides daylight saving)']
+    assert server.request_log == [] and not (tmp_path / "data" / "tickets.duckdb").exists()

@@ -39,8 +39,8 @@ policy as (
 bounds as (
 
     select
-        min({{ usercom_tickets.local_date('tickets.created_at', tz) }}) - 1 as first_day,
-        max({{ usercom_tickets.local_date('policy.as_of', tz) }}) + {{ usercom_tickets.business_horizon_days(schedule) }} as last_day
+        {{ usercom_tickets.local_date('min(tickets.created_at)', tz) }} - 1 as first_day,
+        {{ usercom_tickets.local_date('max(policy.as_of)', tz) }} + {{ usercom_tickets.business_horizon_days(schedule) }} as last_day
     from {{ ref('stg_tickets') }} as tickets
     cross join policy
 
