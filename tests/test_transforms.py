@@ -948,7 +948,7 @@ def check_business_marts(query) -> None:
     windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
                for r in query("select * from analytics.int_business_windows")}
     for day, expected in BUSINESS_WINDOWS.items():
-        assert windows.get(day) == (tuple(utc(x) for x in expected) if expected else None), day
+        assert windows[day] == (tuple(utc(x) for x in expected) if expected else (None, None)), day
     (policy,) = query("select sla_clock, business_hours_timezone from analytics.int_sla_policy")
     assert policy == {"sla_clock": "business", "business_hours_timezone": "Europe/Warsaw"}
 
@@ -1040,7 +1040,7 @@ def check_midnight_marts(query) -> None:
     windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
                for r in query("select * from analytics.int_business_windows")}
     for day, expected in MIDNIGHT_WINDOWS.items():
-        assert windows.get(day) == (tuple(utc(x) for x in expected) if expected else None), day
+        assert windows[day] == (tuple(utc(x) for x in expected) if expected else (None, None)), day
     (policy,) = query("select sla_clock, business_hours_timezone from analytics.int_sla_policy")
     assert policy == {"sla_clock": "calendar", "business_hours_timezone": "America/Los_Angeles"}
 
@@ -1143,3 +1143,55 @@ def test_run_refuses_a_malformed_schedule_before_extracting_anything(sandbox, tm
         f"error: {policy}: [business_hours] timezone 'Europe/Warsow' is not an IANA time zone name: use one such as "
         '"Europe/Warsaw", "America/New_York" or "UTC" (the zone decides daylight saving)']
     assert server.request_log == [] and not (tmp_path / "data" / "tickets.duckdb").exists()
+
+
+# Around the clock in America/Havana, where the clocks change at midnight: 2024-03-10 00:00 CST jumps to
+# 01:00 CDT (05:00Z), and 2024-11-03 01:00 CDT falls back to 00:00 CST (05:00Z), so 11-03 00:00-01:00
+# happens twice, 04:00Z-05:00Z and 05:00Z-06:00Z. Open every day 00:00-24:00: every business hour is a
+# calendar hour, the spring-forward date is 23 h long and the fall-back date 25 h (from its first
+# midnight, 04:00Z, to the next, 11-04 05:00Z), and no hour counts twice.
+
+AROUND_THE_CLOCK_SCHEDULE = "\n[business_hours]\ntimezone = \"America/Havana\"\n" + "".join(
+    f'{day} = ["00:00", "24:00"]\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+
+AROUND_THE_CLOCK_TICKETS = [
+    # 501 created 03-09 12:00 CST (17:00Z), draft 03-10 01:30 CDT (05:30Z, just after the jump), active
+    # again 11-03 00:30 CDT (04:30Z, the first pass), draft 00:30 CST (05:30Z, the second), closed 11-04
+    # 12:00 CST (17:00Z): intervals 12.5, 5711, 1 and 35.5 h, first resolution 5760 h, all of them business hours.
+    closed_ticket(501, "2024-03-09T17:00:00Z", "2024-11-04T17:00:00Z", LOW,
+                  between=[("2024-03-10T05:30:00Z", "draft"), ("2024-11-03T04:30:00Z", "active"),
+                           ("2024-11-03T05:30:00Z", "draft")]),
+]
+
+AROUND_THE_CLOCK_WINDOWS = {
+    "2024-03-09": ("2024-03-09T05:00Z", "2024-03-10T05:00Z"),  # 24 h
+    "2024-03-10": ("2024-03-10T05:00Z", "2024-03-11T04:00Z"),  # 23 h: 00:00 does not exist, 01:00 CDT
+    "2024-11-02": ("2024-11-02T04:00Z", "2024-11-03T04:00Z"),  # 24 h, up to the first 11-03 00:00
+    "2024-11-03": ("2024-11-03T04:00Z", "2024-11-04T05:00Z"),  # 25 h
+}
+
+
+def check_around_the_clock_marts(query) -> None:
+    """Business hours equal calendar hours when open around the clock, across both changes, through ``query``."""
+    intervals = query("select status, hours, business_hours from analytics.fct_ticket_status_intervals "
+                      "where ticket_id = 501 order by interval_seq")
+    assert [(r["status"], r["hours"]) for r in intervals] == [
+        ("active", 12.5), ("draft", 5711), ("active", 1), ("draft", 35.5), ("closed", 259)]
+    assert all(r["business_hours"] == r["hours"] for r in intervals), intervals
+    (ticket,) = query("select first_resolution_hours, first_resolution_business_hours from analytics.fct_tickets")
+    assert ticket == {"first_resolution_hours": 5760, "first_resolution_business_hours": 5760}
+    windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
+               for r in query("select * from analytics.int_business_windows")}
+    for day, expected in AROUND_THE_CLOCK_WINDOWS.items():
+        assert windows[day] == tuple(utc(x) for x in expected), day
+
+
+AROUND_THE_CLOCK_POLICY = POLICY.replace("2024-03-15T12:00:00Z", "2024-11-15T12:00:00Z") + AROUND_THE_CLOCK_SCHEDULE
+
+
+def test_around_the_clock_business_hours_are_calendar_hours_across_midnight_clock_changes(tmp_path):
+    (tmp_path / "sla_policy.toml").write_text(AROUND_THE_CLOCK_POLICY)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, AROUND_THE_CLOCK_TICKETS, [(LOADED_AT, t) for t in AROUND_THE_CLOCK_TICKETS])
+    build(db, policy_path=tmp_path / "sla_policy.toml")
+    check_around_the_clock_marts(lambda sql: rows(db, sql))

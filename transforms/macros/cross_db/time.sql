@@ -152,6 +152,24 @@
 {% macro postgres__local_date(ts, tz) %}cast(({{ ts }} at time zone {{ dbt.string_literal(tz) }}) as date){% endmacro %}
 {% macro default__local_date(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
 
+{#- The local wall-clock time (a timestamp without time zone) of an instant in time zone `tz`. -#}
+{% macro local_timestamp(ts, tz) -%}
+    {{ return(adapter.dispatch('local_timestamp', 'usercom_tickets')(ts, tz)) }}
+{%- endmacro %}
+{% macro duckdb__local_timestamp(ts, tz) %}timezone({{ dbt.string_literal(tz) }}, {{ ts }}){% endmacro %}
+{% macro postgres__local_timestamp(ts, tz) %}(({{ ts }}) at time zone {{ dbt.string_literal(tz) }}){% endmacro %}
+{% macro default__local_timestamp(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- The UTC offset of time zone `tz` at an instant, in microseconds (+3600000000 for UTC+1). -#}
+{% macro utc_offset_us(ts, tz) -%}
+    {{ return(adapter.dispatch('utc_offset_us', 'usercom_tickets')(ts, tz)) }}
+{%- endmacro %}
+{% macro duckdb__utc_offset_us(ts, tz) %}(epoch_us(timezone({{ dbt.string_literal(tz) }}, {{ ts }})) - epoch_us({{ ts }})){% endmacro %}
+{% macro postgres__utc_offset_us(ts, tz) -%}
+    cast(extract(epoch from (({{ ts }}) at time zone {{ dbt.string_literal(tz) }}) - (({{ ts }}) at time zone 'UTC')) * 1000000 as bigint)
+{%- endmacro %}
+{% macro default__utc_offset_us(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
 {#- The instant a local wall-clock time happens in time zone `tz`: `minutes` after midnight of the
     local date `day` (1440: the next midnight). -#}
 {% macro local_wall_time(day, minutes, tz) -%}
@@ -164,6 +182,22 @@
     ((cast({{ day }} as timestamp) + ({{ minutes }}) * interval '1 minute') at time zone {{ dbt.string_literal(tz) }})
 {%- endmacro %}
 {% macro default__local_wall_time(day, minutes, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- Like local_wall_time, but a wall time the fall-back repeats is its first occurrence: the later
+    reading moved back by the change (the offset a day before less the offset then), when that instant
+    shows the same wall time. Elsewhere the same instant as local_wall_time. -#}
+{% macro first_local_wall_time(day, minutes, tz) -%}
+    {%- set later = usercom_tickets.local_wall_time(day, minutes, tz) -%}
+    {%- set change = '(' ~ usercom_tickets.utc_offset_us(later, tz) ~ ' - '
+        ~ usercom_tickets.utc_offset_us(usercom_tickets.add_microseconds(later, '-86400000000'), tz) ~ ')' -%}
+    {%- set earlier = usercom_tickets.add_microseconds(later, change) -%}
+    case
+        when {{ change }} < 0
+            and {{ usercom_tickets.local_timestamp(earlier, tz) }} = {{ usercom_tickets.local_timestamp(later, tz) }}
+            then {{ earlier }}
+        else {{ later }}
+    end
+{%- endmacro %}
 
 {#- The day of the week of a date, 0 = Sunday to 6 = Saturday. -#}
 {% macro day_of_week(day) -%}

@@ -90,45 +90,26 @@
 
 
 {#- `relation`'s rows and `name`: the business clock at the instant `ts` (a column of `relation`), i.e. the
-    open microseconds of every window of int_business_windows up to `ts` (null when `ts` is; 0 before
-    the first window). Business time from a to b = clock(b) - clock(a). A select: wrap it in a CTE. -#}
+    open microseconds of int_business_windows up to `ts`: those of the dates before its local date and
+    the part of that date's window already open (null when `ts` is; 0 before the first date). Business
+    time from a to b = clock(b) - clock(a). An equality join on the local date, the same on every
+    engine (measured at 1,000,000 tickets against DuckDB's as-of join on the windows' opening: 7.8-8.6
+    against 9.3-9.9 s of CPU for the status events). A select: wrap it in a CTE. -#}
 {% macro with_business_clock(relation, ts, name) -%}
-    {{ return(adapter.dispatch('with_business_clock', 'usercom_tickets')(relation, ts, name)) }}
-{%- endmacro %}
-{#- DuckDB: an as-of join finds the last window opened by `ts`. -#}
-{% macro duckdb__with_business_clock(relation, ts, name) -%}
+    {%- set schedule = usercom_tickets.business_schedule() -%}
+    {%- set at = relation ~ '.' ~ ts -%}
     select
         {{ relation }}.*,
-        case when {{ relation }}.{{ ts }} is not null then coalesce(
-            business_window.open_us_before + least(
-                {{ usercom_tickets.microseconds_between('business_window.opens_at', relation ~ '.' ~ ts) }},
-                business_window.open_us
+        case when {{ at }} is not null then coalesce(
+            business_day.open_us_before + least(
+                greatest(coalesce({{ usercom_tickets.microseconds_between('business_day.opens_at', at) }}, 0), 0),
+                business_day.open_us
             ),
             0
         ) end as {{ name }}
     from {{ relation }}
-    asof left join {{ ref('int_business_windows') }} as business_window
-        on {{ relation }}.{{ ts }} >= business_window.opens_at
-{%- endmacro %}
-{#- PostgreSQL (no as-of join): a lateral lookup of the same window, through the index on opens_at. -#}
-{% macro default__with_business_clock(relation, ts, name) -%}
-    select
-        {{ relation }}.*,
-        case when {{ relation }}.{{ ts }} is not null then coalesce(
-            business_window.open_us_before + least(
-                {{ usercom_tickets.microseconds_between('business_window.opens_at', relation ~ '.' ~ ts) }},
-                business_window.open_us
-            ),
-            0
-        ) end as {{ name }}
-    from {{ relation }}
-    left join lateral (
-        select windows.opens_at, windows.open_us, windows.open_us_before
-        from {{ ref('int_business_windows') }} as windows
-        where windows.opens_at <= {{ relation }}.{{ ts }}
-        order by windows.opens_at desc
-        limit 1
-    ) as business_window on true
+    left join {{ ref('int_business_windows') }} as business_day
+        on business_day.local_date = {{ usercom_tickets.local_date(at, schedule['timezone']) }}
 {%- endmacro %}
 
 
@@ -138,6 +119,7 @@
 {% macro with_business_instant(relation, clock_us, name) -%}
     {{ return(adapter.dispatch('with_business_instant', 'usercom_tickets')(relation, clock_us, name)) }}
 {%- endmacro %}
+{#- DuckDB: an as-of join finds the last open window whose clock is below the reading. -#}
 {% macro duckdb__with_business_instant(relation, clock_us, name) -%}
     select
         {{ relation }}.*,
@@ -145,9 +127,12 @@
             {{ usercom_tickets.add_microseconds('business_window.opens_at', relation ~ '.' ~ clock_us ~ ' - business_window.open_us_before') }}
         end as {{ name }}
     from {{ relation }}
-    asof left join {{ ref('int_business_windows') }} as business_window
+    asof left join (
+        select opens_at, open_us, open_us_before from {{ ref('int_business_windows') }} where open_us > 0
+    ) as business_window
         on {{ relation }}.{{ clock_us }} > business_window.open_us_before
 {%- endmacro %}
+{#- PostgreSQL (no as-of join): a lateral lookup of the same window, through the index on open_us_before. -#}
 {% macro default__with_business_instant(relation, clock_us, name) -%}
     select
         {{ relation }}.*,
@@ -158,7 +143,7 @@
     left join lateral (
         select windows.opens_at, windows.open_us, windows.open_us_before
         from {{ ref('int_business_windows') }} as windows
-        where windows.open_us_before < {{ relation }}.{{ clock_us }}
+        where windows.open_us_before < {{ relation }}.{{ clock_us }} and windows.open_us > 0
         order by windows.open_us_before desc
         limit 1
     ) as business_window on true
