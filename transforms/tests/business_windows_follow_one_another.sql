@@ -1,6 +1,8 @@
 -- The business-hours schedule's dates follow one another, one row a date: each date's window opens
 -- after every earlier one closed and lasts more than nothing (a closed date has none and counts 0),
--- and each date starts the business clock where the one before left it. No schedule: no rows.
+-- and each date starts the business clock where the one before left it. Only with a schedule.
+
+{{ config(enabled=usercom_tickets.has_business_hours()) }}
 
 with
 

@@ -11,25 +11,18 @@
 -- read an hour on (as both engines read it); one the fall-back repeats opens a window at its first
 -- occurrence and closes one at its second, so a window spanning the repeated hour counts both passes;
 -- a window that closes before it opens is empty that day, and a window is kept within its local date
--- (from the date's first instant to the next date's), so the clock never runs twice. No schedule: no
--- rows (and nothing joins this model).
+-- (from the date's first instant to the next date's), so the clock never runs twice. Built only with a
+-- schedule.
 
-{{ config(indexes=[{'columns': ['local_date']}, {'columns': ['open_us_before']}] if target.type == 'postgres' else []) }}
+{#- built only with a schedule: without one nothing refers to it -#}
+{{ config(
+    enabled=usercom_tickets.has_business_hours(),
+    indexes=[{'columns': ['local_date']}, {'columns': ['open_us_before']}] if target.type == 'postgres' else [],
+) }}
 
 {%- set schedule = usercom_tickets.business_schedule() %}
 
-{% if schedule is none -%}
-
-select
-    cast(null as date) as local_date,
-    cast(null as {{ usercom_tickets.type_timestamptz() }}) as opens_at,
-    cast(null as {{ usercom_tickets.type_timestamptz() }}) as closes_at,
-    cast(null as {{ dbt.type_bigint() }}) as open_us,
-    cast(null as {{ dbt.type_bigint() }}) as open_us_before
-from {{ ref('int_sla_policy') }}
-where 1 = 0
-
-{%- else -%}
+{% if schedule is not none -%}
 
 {%- set tz = schedule['timezone'] %}
 
