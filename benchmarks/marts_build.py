@@ -1,7 +1,7 @@
 """The marts build before (the home-made DuckDB runner of commit b962017) and after (the dbt project run
 by dlt's dbt runner), side by side on the same synthetic raw tables at 100,000 and 1,000,000 tickets.
 
-    python -m benchmarks.marts_build [--tickets 100000 1000000] [--runs 3]
+    python -m benchmarks.marts_build [--tickets 100000 1000000] [--runs 3] [--policy FILE | --business-hours]
 
 Each run is a fresh process on a fresh copy of the raw tables; before and after alternate round by
 round. "after" is a repeat build, as a nightly run makes: the pipeline's folder (dbt's saved parse
@@ -11,6 +11,10 @@ methods (`run`, then `test`: two dbt processes) instead of one `dbt build`. Peak
 of the resident memory of the run's process and its children (dbt runs in a child), sampled every
 50 ms, or the kernel's ru_maxrss when larger. Other load is the CPU time other processes used during
 a run, in cores. `make bench` runs this too.
+
+The after builds use the packaged SLA policy (the calendar clock, no business-hours schedule), or
+``--policy FILE``; ``--business-hours`` is the packaged policy with a Monday-to-Friday 09:00-17:00
+schedule in Europe/Warsaw and a few holidays, on the business clock (``business_hours_policy``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,17 @@ BEFORE_COMMIT = "b962017"
 AS_OF = datetime(2024, 6, 30, 12, tzinfo=timezone.utc)
 LIMITS = {"after_x_before_1m": 1.5, "after_rss_1m_mb": 1024.0}
 ROUNDS = ("before", "after", "public")  # measured round by round, in a rotating order
+POLICY_ENV = "USERCOM_BENCH_POLICY"
+BUSINESS_HOURS_SCHEDULE = """
+[business_hours]
+timezone = "Europe/Warsaw"
+monday = ["09:00", "17:00"]
+tuesday = ["09:00", "17:00"]
+wednesday = ["09:00", "17:00"]
+thursday = ["09:00", "17:00"]
+friday = ["09:00", "17:00"]
+holidays = ["2024-05-01", "2024-05-03", "2024-12-25", "2024-12-26"]
+"""
 LABELS = {"before": "before", "after": "after", "after_first": "after, first build", "public": "public runner",
           "public_first": "public runner, first build"}
 
@@ -60,7 +75,7 @@ def build_once(which: str, data_dir: Path) -> dict:
         else:
             from transforms.build import build_marts
 
-            build_marts(pipeline, as_of=AS_OF)
+            build_marts(pipeline, as_of=AS_OF, policy_path=_policy_path())
         with duckdb.connect(str(data_dir / "tickets.duckdb"), read_only=True) as con:
             publish_parquet(con, mart_names(), data_dir / "marts", "analytics")
     return {"seconds": time.perf_counter() - started}
@@ -72,13 +87,27 @@ def _build_with_public_runner(pipeline) -> None:
     from transforms.policy import dbt_env, dbt_vars, load_policy
     from transforms.warehouse import MARTS_SCHEMA
 
-    policy = load_policy(None, AS_OF)
+    policy = load_policy(_policy_path(), AS_OF)
     variables = {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)}
     run = DbtRun(pipeline)
     with run.environment(dbt_env(policy)):
         runner = run.runner()
         runner.run((), variables, MARTS_SCHEMA)
         runner.test((), variables, MARTS_SCHEMA)
+
+
+def business_hours_policy() -> str:
+    """The packaged SLA policy on the business clock, with ``BUSINESS_HOURS_SCHEDULE``."""
+    from transforms.policy import DEFAULT_POLICY_PATH
+
+    packaged = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    assert 'sla_clock = "calendar"' in packaged
+    return packaged.replace('sla_clock = "calendar"', 'sla_clock = "business"') + BUSINESS_HOURS_SCHEDULE
+
+
+def _policy_path() -> Path | None:
+    """The SLA policy file the after builds use (``--policy``), None for the packaged one."""
+    return Path(os.environ[POLICY_ENV]) if os.environ.get(POLICY_ENV) else None
 
 
 def measure(which: str, template: Path, work: Path, old_tree: Path, *, first: bool = False) -> dict:
@@ -214,13 +243,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.marts_build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3)
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument("--policy", type=Path, help="SLA policy file for the after builds (default: the packaged one)")
+    policy.add_argument("--business-hours", action="store_true",
+                        help="the after builds on the business clock (a Europe/Warsaw 09:00-17:00 schedule)")
     parser.add_argument("--child", nargs=2, metavar=("WHICH", "DATA_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(orjson.dumps(build_once(args.child[0], Path(args.child[1]))).decode())
         return 0
-    figures = compare(args.tickets, args.runs)
+    with tempfile.TemporaryDirectory(prefix="usercom-bench-policy-") as scratch:
+        if args.business_hours:
+            args.policy = Path(scratch) / "sla_policy.toml"
+            args.policy.write_text(business_hours_policy(), encoding="utf-8")
+        if args.policy:
+            os.environ[POLICY_ENV] = str(args.policy.resolve())  # the child processes inherit it
+        figures = compare(args.tickets, args.runs)
     print(render(figures))
+    if args.policy:
+        print(f"after builds with the SLA policy {'with business hours' if args.business_hours else args.policy}")
     return 0
 
 

@@ -55,8 +55,9 @@ def _run(args: argparse.Namespace) -> int:
     statuses = _statuses(args.statuses)
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not args.no_transform:  # a destination the marts cannot be built on is refused before loading
+    if not args.no_transform:  # a destination the marts cannot be built on, or a bad policy, is refused before loading
         _check_marts_destination(directory, args.destination)
+        _check_policy(args.policy)
     # one lock over load and transforms: a second run waits or refuses before touching anything
     with prepared_run(directory, args.wait_for_lock):
         with run_progress() as progress:
@@ -130,6 +131,12 @@ def _check_marts_destination(directory: Path, destination: str) -> None:
     from transforms import warehouse
 
     warehouse.check_supported(warehouse.destination_type(make_pipeline(directory, destination)))
+
+
+def _check_policy(policy: str | None) -> None:
+    from transforms.policy import load_policy
+
+    load_policy(Path(policy) if policy else None)  # raises PolicyError naming the setting and the fix
 
 
 def _build_marts(directory: Path, destination: str, as_of: datetime | None, policy: str | None) -> None:

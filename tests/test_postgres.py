@@ -1,6 +1,8 @@
 """The SLA marts on a real PostgreSQL 15: the sandbox's tickets loaded by the real pipeline into
-PostgreSQL and into DuckDB build the same marts row for row; the command line builds, reports and
-refuses there; a failing data test leaves the marts readers see as they were.
+PostgreSQL and into DuckDB build the same marts row for row (on the business clock, with a
+business-hours schedule); the hand-worked business-hours values of tests/test_transforms.py hold there
+too; the command line builds, reports and refuses there; a failing data test leaves the marts readers
+see as they were.
 """
 
 from __future__ import annotations
@@ -18,13 +20,38 @@ from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.sandbox.generate import DEFAULT_NOW
 from tests.conftest import run
 from tests.test_http_contract import cli
-from tests.test_transforms import MART_COLUMNS, MARTS
+from tests.test_transforms import (
+    AROUND_THE_CLOCK_POLICY,
+    AROUND_THE_CLOCK_TICKETS,
+    BUSINESS_POLICY,
+    BUSINESS_SCHEDULE,
+    BUSINESS_TICKETS,
+    LOADED_AT,
+    MART_COLUMNS,
+    MARTS,
+    MIDNIGHT_SCHEDULE,
+    MIDNIGHT_TICKETS,
+    POLICY,
+    check_around_the_clock_marts,
+    check_business_marts,
+    check_midnight_marts,
+    write_raw_tables,
+)
 from tests.test_transforms import rows as duckdb_rows
 from transforms.build import build_marts
 from transforms.errors import DataTestFailed
+from transforms.policy import DEFAULT_POLICY_PATH
 
 TICKETS = 700
 DELETED_AT = "2024-05-20T00:00:00+00:00"  # before as_of (DEFAULT_NOW), so the marts count the deletions
+
+
+def business_clock_policy(directory: Path) -> Path:
+    """The packaged SLA policy on the business clock with the Europe/Warsaw schedule, written to ``directory``."""
+    packaged = DEFAULT_POLICY_PATH.read_text()
+    path = directory / "sla_policy.toml"
+    path.write_text(packaged.replace('sla_clock = "calendar"', 'sla_clock = "business"') + BUSINESS_SCHEDULE)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +75,9 @@ def loaded(postgres, tmp_path_factory):
     postgres.sql(f"update usercom.tickets set deleted_at = '{DELETED_AT}' where deleted_at is not null", database="usercom")
     with duckdb.connect(str(root / "duckdb" / "tickets.duckdb")) as con:
         con.execute(f"update usercom.tickets set deleted_at = '{DELETED_AT}' where deleted_at is not null")
+    policy = business_clock_policy(root)
     for directory, destination in ((root / "postgres", "postgres"), (root / "duckdb", "duckdb")):
-        build_marts(make_pipeline(directory, destination), as_of=DEFAULT_NOW)
+        build_marts(make_pipeline(directory, destination), as_of=DEFAULT_NOW, policy_path=policy)
     yield root
     monkeypatch.undo()
 
@@ -61,18 +89,30 @@ def postgres_rows(postgres, sql: str) -> tuple[list[str], list[tuple]]:
 
 
 def comparable(row) -> tuple:
-    """A row with instants in UTC and floats to 9 significant digits (engines sum in different orders)."""
-    def value(v):
-        if isinstance(v, datetime):
-            return v.astimezone(UTC)
-        if isinstance(v, float):
-            return float(f"{v:.9g}") if math.isfinite(v) else v
-        return v
-    return tuple(value(v) for v in row)
+    """A row with instants in UTC and floats as they are (compared with a tolerance: see ``close``)."""
+    return tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in row)
 
 
 def ordered(table: list[tuple]) -> list[tuple]:
-    return sorted((comparable(r) for r in table), key=lambda r: tuple((v is None, str(v)) for v in r))
+    """Rows in an order both engines' rows share: by every value but floats, floats (rounded) breaking ties."""
+    def key(row):
+        return (tuple((v is None, str(v)) for v in row if not isinstance(v, float)),
+                tuple(f"{v:.6g}" for v in row if isinstance(v, float)))
+    return sorted((comparable(r) for r in table), key=key)
+
+
+def close(a: tuple, b: tuple) -> bool:
+    """Equal rows, floats to 9 significant digits (engines sum and interpolate in different orders)."""
+    def same(x, y):
+        if isinstance(x, float) and isinstance(y, float):
+            return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(x) and math.isnan(y))
+        return x == y
+    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+
+
+def assert_same_rows(pg: list[tuple], duck: list[tuple], mart: str) -> None:
+    for pg_row, duck_row in zip(ordered(pg), ordered(duck), strict=True):
+        assert close(pg_row, duck_row), (mart, pg_row, duck_row)
 
 
 def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postgres):
@@ -81,7 +121,73 @@ def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postg
         duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select * from analytics.{mart}")
         assert columns == [name for name, _ in MART_COLUMNS[mart]], mart
         assert len(pg) == len(duck) > 0, mart
-        assert ordered(pg) == ordered([tuple(r.values()) for r in duck]), mart
+        assert_same_rows(pg, [tuple(r.values()) for r in duck], mart)
+    for windows in ("int_business_windows", "int_sla_policy"):  # the opening windows in UTC, the clock
+        _, pg = postgres_rows(postgres, f"select * from analytics.{windows}")
+        duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select * from analytics.{windows}")
+        assert len(pg) == len(duck) > 0, windows
+        assert_same_rows(pg, [tuple(r.values()) for r in duck], windows)
+
+
+def test_the_compared_builds_ran_on_the_business_clock(loaded, postgres):
+    _, counts = postgres_rows(postgres, "select count(first_resolution_business_hours), count(*), "
+                                        "count(case when first_resolution_business_hours < first_resolution_hours then 1 end) "
+                                        "from analytics.fct_tickets")
+    (with_business_hours, tickets, fewer), = counts
+    assert 0 < fewer <= with_business_hours < tickets  # closed tickets have them, open ones not
+    _, clock = postgres_rows(postgres, "select sla_clock, business_hours_timezone from analytics.int_sla_policy")
+    assert clock == [("business", "Europe/Warsaw")]
+    _, intervals = postgres_rows(postgres, "select count(*) from analytics.fct_ticket_status_intervals "
+                                           "where business_hours is null")
+    assert intervals == [(0,)]
+
+
+POSTGRES_TYPES = {"BIGINT": "bigint", "VARCHAR": "text", "DOUBLE": "double precision",
+                  "TIMESTAMP WITH TIME ZONE": "timestamp with time zone"}
+
+
+def copy_raw_tables(duckdb_path: Path, url: str) -> None:
+    """The raw tables of schema usercom in a DuckDB file (tests/test_transforms.py's write_raw_tables),
+    created and filled alike in schema usercom of the PostgreSQL database at ``url``."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as source, psycopg2.connect(url) as target, \
+            target.cursor() as cursor:
+        cursor.execute("create schema usercom")
+        for (table,) in source.execute("select table_name from information_schema.tables "
+                                       "where table_schema = 'usercom'").fetchall():
+            columns = source.execute("select column_name, data_type from information_schema.columns where "
+                                     "table_schema = 'usercom' and table_name = ? order by ordinal_position",
+                                     [table]).fetchall()
+            cursor.execute(f"create table usercom.{table} ({', '.join(f'{c} {POSTGRES_TYPES[t]}' for c, t in columns)})")
+            cursor.executemany(f"insert into usercom.{table} values ({', '.join('%s' for _ in columns)})",
+                               source.execute(f"select * from usercom.{table}").fetchall())
+
+
+def build_hand_made(postgres, tmp_path: Path, database: str, tickets: list[dict], policy: str):
+    """The hand-made tickets built on PostgreSQL, in a database of their own; returns ``query(sql) -> [row dicts]``."""
+    postgres.sql(f"create database {database} owner usercom")
+    url = postgres.url.rsplit("/", 1)[0] + f"/{database}"
+    write_raw_tables(tmp_path / "raw.duckdb", tickets, [(LOADED_AT, t) for t in tickets])
+    copy_raw_tables(tmp_path / "raw.duckdb", url)
+    (tmp_path / "sla_policy.toml").write_text(policy)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url)
+        build_marts(make_pipeline(tmp_path / "data", "postgres"), policy_path=tmp_path / "sla_policy.toml")
+
+    def query(sql: str) -> list[dict]:
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    return query
+
+
+def test_the_hand_worked_business_hours_hold_on_postgres(postgres, tmp_path):
+    check_business_marts(build_hand_made(postgres, tmp_path, "business_hours", BUSINESS_TICKETS, BUSINESS_POLICY))
+
+
+def test_the_hand_worked_windows_across_midnight_utc_hold_on_postgres(postgres, tmp_path):
+    check_midnight_marts(build_hand_made(postgres, tmp_path, "midnight_utc", MIDNIGHT_TICKETS, POLICY + MIDNIGHT_SCHEDULE))
 
 
 def test_the_run_log_mart_on_postgres_holds_the_run_into_postgres(loaded, postgres):
@@ -166,3 +272,8 @@ def test_marts_on_a_destination_dbt_cannot_serve_are_refused_before_loading(sand
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]  # one line
     assert "the SLA marts build on duckdb, postgres" in result.stderr and "--no-transform" in result.stderr
     assert not (tmp_path / "bucket").exists()  # refused before loading anything
+
+
+def test_around_the_clock_business_hours_are_calendar_hours_on_postgres(postgres, tmp_path):
+    check_around_the_clock_marts(build_hand_made(postgres, tmp_path, "around_the_clock", AROUND_THE_CLOCK_TICKETS,
+                                                 AROUND_THE_CLOCK_POLICY))

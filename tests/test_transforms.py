@@ -24,6 +24,7 @@ import yaml
 from pipelines import parquet_publish
 from pipelines.bi_publish import publish_local_marts
 from pipelines.load import make_pipeline
+from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli
 from transforms import dbt_runner
 from transforms.build import build_marts
@@ -793,6 +794,8 @@ def test_dbt_project_defaults_are_the_packaged_policy():
     assert project["usercom_clock_stopping_statuses"] == list(packaged.clock_stopping_statuses)
     assert project["usercom_default_target_hours"] == packaged.default_target_hours
     assert project["usercom_target_hours"] == packaged.target_hours
+    assert project["usercom_sla_clock"] == packaged.sla_clock == "calendar"
+    assert project["usercom_business_hours"] == {} and packaged.business_hours is None  # no schedule
     assert sorted(load_mart_docs()) == MARTS
 
 
@@ -803,9 +806,10 @@ def test_sla_report_shows_each_priority(built):
     report = render_sla_report(make_pipeline(db.parent))
     lines = report.splitlines()
     assert lines[0] == "SLA by priority, tickets created up to 2024-03-15 12:00 UTC"
-    assert lines[1].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
+    assert lines[1] == "breach: on the calendar clock (targets in calendar hours)"
+    assert lines[2].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
                                 "median", "h", "p90", "h"]
-    body = {line.rsplit(maxsplit=8)[0]: line.rsplit(maxsplit=8)[1:] for line in lines[3:]}
+    body = {line.rsplit(maxsplit=8)[0]: line.rsplit(maxsplit=8)[1:] for line in lines[4:]}
     assert body == {
         "High": ["8", "1", "0", "2", "100%", "0%", "4.0", "5.6"],
         "Normal": ["24", "1", "1", "2", "50%", "67%", "40.5", "46.5"],
@@ -836,3 +840,425 @@ def test_policy_defaults_overrides_and_mistakes(tmp_path):
     path.write_text(POLICY.replace('["draft"]', '["draft", "closed"]'))
     with pytest.raises(PolicyError, match="closed"):
         load_policy(path, None)
+
+
+# --- business hours -------------------------------------------------------------------------------
+# A second set of tickets, on the business clock: Europe/Warsaw, Monday to Friday 09:00-17:00, closed
+# on 2024-05-01 and 2024-05-03; as_of 2024-11-15 12:00 UTC (Friday 13:00 CET). Warsaw is UTC+1 (CET)
+# in winter and UTC+2 (CEST) from the last Sunday of March (2024-03-31) to the last Sunday of October
+# (2024-10-27): 09:00-17:00 is 08:00-16:00 UTC in winter, 07:00-15:00 UTC in summer. Targets are
+# business hours: High 8, Normal 24, Low 72. Every value below is worked out by hand in the comment.
+
+BUSINESS_AS_OF = datetime(2024, 11, 15, 12, tzinfo=UTC)
+BUSINESS_SCHEDULE = """
+[business_hours]
+timezone = "Europe/Warsaw"
+monday = ["09:00", "17:00"]
+tuesday = ["09:00", "17:00"]
+wednesday = ["09:00", "17:00"]
+thursday = ["09:00", "17:00"]
+friday = ["09:00", "17:00"]
+holidays = ["2024-05-01", "2024-05-03"]
+"""
+BUSINESS_POLICY = (POLICY.replace("as_of = 2024-03-15T12:00:00Z", "as_of = 2024-11-15T12:00:00Z\nsla_clock = \"business\"")
+                   + BUSINESS_SCHEDULE)
+
+
+def closed_ticket(id, created_at, closed_at, priority, *, agent=BOB, between=()):
+    """A ticket created active at created_at and closed at closed_at, with status changes ``between``."""
+    history = [(created_at, "active"), *between, (closed_at, "closed")]
+    return api_ticket(id, "closed", created_at, closed_at, assigned_to=agent, priority=priority, history=history)
+
+
+BUSINESS_TICKETS = [
+    # 201 a weekend: Friday 2024-03-08 16:55 CET -> Monday 03-11 09:10 CET = 5 + 10 min = 0.25 h (calendar
+    # 64.25 h). High 8 h: 5 min on Friday, 7 h 55 min on Monday -> breach Monday 16:55 CET (15:55Z); met.
+    closed_ticket(201, "2024-03-08T15:55:00Z", "2024-03-11T08:10:00Z", HIGH),
+    # 202 across the spring-forward Sunday 2024-03-31: Thursday 03-28 12:00 CET -> Tuesday 04-02 12:00 CEST
+    # = Thu 5 + Fri 8 + Mon 8 + Tue 3 = 24 h (calendar 119 h: the night of the change is an hour short);
+    # Monday opens at 07:00Z, no longer 08:00Z. Normal 24 h: reached at the close itself -> met.
+    closed_ticket(202, "2024-03-28T11:00:00Z", "2024-04-02T10:00:00Z", NORMAL),
+    # 203 across the fall-back Sunday 2024-10-27: Friday 10-25 15:00 CEST -> Monday 10-28 11:00 CET = 2 + 2
+    # = 4 h (calendar 69 h); Monday opens at 08:00Z, no longer 07:00Z. High 8 h: Monday 09:00 + 6 h ->
+    # 15:00 CET (14:00Z); met.
+    closed_ticket(203, "2024-10-25T13:00:00Z", "2024-10-28T10:00:00Z", HIGH),
+    # 204 a holiday in between: Tuesday 04-30 16:00 CEST -> Thursday 05-02 10:00 CEST = 1 + 0 (05-01) + 1
+    # = 2 h (calendar 42 h). High 8 h: Thursday 09:00 + 7 h -> 16:00 CEST (14:00Z); met.
+    closed_ticket(204, "2024-04-30T14:00:00Z", "2024-05-02T08:00:00Z", HIGH),
+    # 205 closed on a holiday: Thursday 05-02 16:00 CEST -> Friday 05-03 (holiday) 12:00 CEST = 1 + 0 = 1 h
+    # (calendar 20 h). High 8 h: 1 h Thursday, holiday, weekend, Monday 05-06 09:00 + 7 h -> 16:00 CEST
+    # (14:00Z); met.
+    closed_ticket(205, "2024-05-02T14:00:00Z", "2024-05-03T10:00:00Z", HIGH),
+    # 206 a clock-stopping status: Monday 06-03 09:00 CEST active, draft at 11:00, active again Tuesday
+    # 06-04 10:00, closed 15:00 CEST. Intervals: active 2 h; draft Mon 11-17 + Tue 09-10 = 7 h; active 5 h;
+    # closed Tue 15:00 -> as_of (Fri 11-15 13:00 CET): 23 weeks Mon 06-03 -> Fri 11-08 of 40 h = 920, less
+    # Mon 06-03 (8) and Tue 09-15 (6), plus Mon-Thu 11-11..14 (32) and Fri 09-13 (4) = 942 h. First
+    # resolution 2 + 7 + 5 = 14 h (like first_resolution_hours it counts the draft). High 8 h on the SLA
+    # clock, which stands still in draft: 2 h, then Tuesday 10:00 + 6 h -> 16:00 CEST (14:00Z); met
+    # (without the pause: Monday 17:00, breached).
+    closed_ticket(206, "2024-06-03T07:00:00Z", "2024-06-04T13:00:00Z", HIGH, agent=ALICE,
+                  between=[("2024-06-03T09:00:00Z", "draft"), ("2024-06-04T08:00:00Z", "active")]),
+    # 207 open for six months: Monday 05-13 09:00 CEST -> Tuesday 11-12 17:00 CET = 26 weeks of 40 h + Mon
+    # and Tue 8 h each = 1056 h (calendar 4401 h). Low 72 h = 9 business days: Mon 05-13 .. Fri 05-17, Mon
+    # 05-20 .. Thu 05-23 -> Thursday 17:00 CEST (15:00Z); breached.
+    closed_ticket(207, "2024-05-13T07:00:00Z", "2024-11-12T16:00:00Z", LOW, agent=ALICE),
+    # 208 created outside opening hours: Saturday 06-08 10:00 CEST, its clock starts Monday 09:00; closed
+    # Monday 06-10 09:30 CEST = 0.5 h (calendar 47.5 h). Normal 24 h: Mon, Tue, Wed -> Wednesday 06-12 17:00
+    # CEST (15:00Z), the closing of the window the target is reached in, not Thursday's opening; met.
+    closed_ticket(208, "2024-06-08T08:00:00Z", "2024-06-10T07:30:00Z", NORMAL, agent=ALICE),
+    # 209 open at as_of, its breach past as_of: Friday 11-15 11:00 CET (10:00Z). Low 72 h: Fri 6 h, then
+    # 8 h a day Mon 11-18 .. Wed 11-27 (64 h: 70 h), Thursday 11-28 09:00 + 2 h -> 11:00 CET (10:00Z).
+    # Its one interval: 11:00 -> 13:00 CET = 2 h.
+    api_ticket(209, "active", "2024-11-15T10:00:00Z", "2024-11-15T10:00:00Z", assigned_to=ALICE, priority=LOW,
+               history=[("2024-11-15T10:00:00Z", "active")]),
+]
+
+BUSINESS_RESOLUTION = {
+    # id: (first_resolution_hours, first_resolution_business_hours, full_resolution_business_hours)
+    201: (64.25, 0.25, 0.25),
+    202: (119, 24, 24),
+    203: (69, 4, 4),
+    204: (42, 2, 2),
+    205: (20, 1, 1),
+    206: (30, 14, 14),
+    207: (4401, 1056, 1056),
+    208: (47.5, 0.5, 0.5),
+    209: (None, None, None),
+}
+
+BUSINESS_SLA = {
+    # id: (sla_target_hours, sla_breach_at, is_sla_breached, is_sla_active)
+    201: (8, "2024-03-11T15:55Z", False, False),
+    202: (24, "2024-04-02T10:00Z", False, False),  # closed at the breach instant: met
+    203: (8, "2024-10-28T14:00Z", False, False),
+    204: (8, "2024-05-02T14:00Z", False, False),
+    205: (8, "2024-05-06T14:00Z", False, False),
+    206: (8, "2024-06-04T14:00Z", False, False),
+    207: (72, "2024-05-23T15:00Z", True, False),
+    208: (24, "2024-06-12T15:00Z", False, False),
+    209: (72, "2024-11-28T10:00Z", False, True),
+}
+
+BUSINESS_INTERVALS = {
+    # id: [(status, hours, business_hours), ...]
+    206: [("active", 2, 2), ("draft", 23, 7), ("active", 5, 5), ("closed", 3935, 942)],  # 164 days less the hour of 10-27
+    209: [("active", 2, 2)],
+}
+
+BUSINESS_BY_PRIORITY = {
+    # priority: (median_resolution_business_hours, p90_resolution_business_hours)
+    # High: 0.25, 1, 2, 4, 14 -> median 2, p90 at 3.6 -> 4 + 0.6 * 10 = 10
+    "High": (2, 10),
+    # Normal: 0.5 and 24 -> 12.25, p90 0.5 + 0.9 * 23.5 = 21.65
+    "Normal": (12.25, 21.65),
+    "Low": (1056, 1056),  # 209 is open
+    "(no priority)": (None, None),
+}
+
+BUSINESS_BY_PRIORITY_AND_WEEK = {
+    # (priority, ISO week): (median, p90) business hours; W18: 204 and 205, 2 and 1 h -> 1.5, 1 + 0.9 = 1.9
+    ("High", "2024-W10"): (0.25, 0.25),
+    ("Normal", "2024-W13"): (24, 24),
+    ("High", "2024-W18"): (1.5, 1.9),
+    ("Low", "2024-W20"): (1056, 1056),
+    ("High", "2024-W23"): (14, 14),
+    ("Normal", "2024-W23"): (0.5, 0.5),
+    ("High", "2024-W43"): (4, 4),
+    ("Low", "2024-W46"): (None, None),
+}
+
+BUSINESS_BY_AGENT_AND_WEEK = {
+    # Alice W23: 206 and 208, 14 and 0.5 h -> 7.25, p90 0.5 + 0.9 * 13.5 = 12.65
+    ("Agent Alice", "2024-W23"): (7.25, 12.65),
+    ("Agent Bob", "2024-W18"): (1.5, 1.9),
+}
+
+BUSINESS_WINDOWS = {
+    # local date: (opens_at, closes_at) in UTC; none on weekends and holidays
+    "2024-03-29": ("2024-03-29T08:00Z", "2024-03-29T16:00Z"),  # Friday before the spring-forward
+    "2024-04-01": ("2024-04-01T07:00Z", "2024-04-01T15:00Z"),  # Monday after it
+    "2024-10-25": ("2024-10-25T07:00Z", "2024-10-25T15:00Z"),  # Friday before the fall-back
+    "2024-10-28": ("2024-10-28T08:00Z", "2024-10-28T16:00Z"),  # Monday after it
+    "2024-05-01": None,
+    "2024-05-03": None,
+    "2024-03-30": None,
+}
+
+
+def check_business_marts(query) -> None:
+    """The hand-worked business-hours values, on marts read through ``query(sql) -> [row dicts]`` (DuckDB or
+    PostgreSQL: the same numbers)."""
+    tickets = {r["ticket_id"]: r for r in query("select * from analytics.fct_tickets")}
+    assert sorted(tickets) == sorted(BUSINESS_RESOLUTION)
+    for ticket_id, expected in BUSINESS_RESOLUTION.items():
+        t = tickets[ticket_id]
+        got = (t["first_resolution_hours"], t["first_resolution_business_hours"], t["full_resolution_business_hours"])
+        assert got == expected, ticket_id
+    for ticket_id, (target, breach_at, breached, active) in BUSINESS_SLA.items():
+        t = tickets[ticket_id]
+        assert (t["sla_target_hours"], t["sla_breach_at"], t["is_sla_breached"], t["is_sla_active"]) == (
+            target, utc(breach_at), breached, active), ticket_id
+    for ticket_id, expected in BUSINESS_INTERVALS.items():
+        got = query(f"select status, hours, business_hours from analytics.fct_ticket_status_intervals "
+                    f"where ticket_id = {ticket_id} order by interval_seq")
+        assert [(r["status"], r["hours"], r["business_hours"]) for r in got] == expected, ticket_id
+    by_priority = {r["priority_name"]: (r["median_resolution_business_hours"], r["p90_resolution_business_hours"])
+                   for r in query("select * from analytics.rpt_sla_by_priority")}
+    assert by_priority == {k: tuple(pytest.approx(v) if v else v for v in vs) for k, vs in BUSINESS_BY_PRIORITY.items()}
+    weekly = {(r["priority_name"], r["iso_week"]): (r["median_resolution_business_hours"], r["p90_resolution_business_hours"])
+              for r in query("select * from analytics.agg_sla_by_priority")}
+    assert weekly == {k: tuple(pytest.approx(v) if v else v for v in vs) for k, vs in BUSINESS_BY_PRIORITY_AND_WEEK.items()}
+    by_agent = {(r["agent_name"], r["iso_week"]): (r["median_resolution_business_hours"], r["p90_resolution_business_hours"])
+                for r in query("select * from analytics.agg_sla_by_agent")}
+    for key, expected in BUSINESS_BY_AGENT_AND_WEEK.items():
+        assert by_agent[key] == tuple(pytest.approx(v) for v in expected), key
+    windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
+               for r in query("select * from analytics.int_business_windows")}
+    for day, expected in BUSINESS_WINDOWS.items():
+        assert windows[day] == (tuple(utc(x) for x in expected) if expected else (None, None)), day
+    (policy,) = query("select sla_clock, business_hours_timezone from analytics.int_sla_policy")
+    assert policy == {"sla_clock": "business", "business_hours_timezone": "Europe/Warsaw"}
+
+
+@pytest.fixture(scope="module")
+def built_business(tmp_path_factory):
+    """The business-hours tickets built on the business clock; yields the database path."""
+    directory = tmp_path_factory.mktemp("business")
+    (directory / "sla_policy.toml").write_text(BUSINESS_POLICY)
+    db = directory / "tickets.duckdb"
+    write_raw_tables(db, BUSINESS_TICKETS, [(LOADED_AT, t) for t in BUSINESS_TICKETS])
+    build(db, policy_path=directory / "sla_policy.toml")
+    return db
+
+
+def test_business_hours_on_the_business_clock(built_business):
+    check_business_marts(lambda sql: rows(built_business, sql))
+
+
+def test_sla_report_says_the_breach_runs_on_the_business_clock(built_business):
+    lines = render_sla_report(make_pipeline(built_business.parent)).splitlines()
+    assert lines[1] == ("breach: on the business clock, Europe/Warsaw opening hours "
+                        "(targets in business hours; bh = business hours)")
+    assert lines[2].split()[-4:] == ["median", "bh", "p90", "bh"]
+    body = {line.split()[0]: line.split()[1:] for line in lines[4:]}
+    # High: 201 and 203-206, all met; business median 2, p90 10 (BUSINESS_BY_PRIORITY)
+    assert body["High"][-2:] == ["2.0", "10.0"] and body["High"][5] == "0%"
+    assert body["Low"][5] == "100%" and body["Low"][-2:] == ["1056.0", "1056.0"]  # 207 breached, 209 running
+
+
+# A schedule whose opening window crosses midnight UTC, on the calendar clock: America/Los_Angeles,
+# Monday to Friday 09:00-17:00 = 17:00Z-01:00Z in winter (PST, UTC-8), 16:00Z-00:00Z from the
+# spring-forward Sunday 2024-03-10 (PDT, UTC-7); Sundays 02:30-04:00, a window that spring-forward
+# day skips into: 02:30 does not exist that morning and is read an hour on, 03:30 PDT, so it is open
+# 03:30-04:00 PDT (10:30Z-11:00Z), 0.5 h instead of 1.5 h. as_of 2024-03-15 12:00 UTC.
+
+MIDNIGHT_SCHEDULE = """
+[business_hours]
+timezone = "America/Los_Angeles"
+monday = ["09:00", "17:00"]
+tuesday = ["09:00", "17:00"]
+wednesday = ["09:00", "17:00"]
+thursday = ["09:00", "17:00"]
+friday = ["09:00", "17:00"]
+sunday = ["02:30", "04:00"]
+"""
+
+MIDNIGHT_TICKETS = [
+    # 301 Monday 01-08 16:30 PST (01-09 00:30Z) -> Tuesday 01-09 10:00 PST (18:00Z): 0.5 + 1 = 1.5 h, of
+    # Monday's window 17:00Z-01:00Z the half hour after midnight UTC (calendar 17.5 h). The calendar clock:
+    # High 8 h -> 01-09 08:30Z, breached (on the business clock it would have been met).
+    closed_ticket(301, "2024-01-09T00:30:00Z", "2024-01-09T18:00:00Z", HIGH),
+    # 302 Tuesday 01-09 15:00 -> 16:30 PST (23:00Z -> 00:30Z): inside one window, across midnight UTC:
+    # 1.5 h, as many as calendar hours.
+    closed_ticket(302, "2024-01-09T23:00:00Z", "2024-01-10T00:30:00Z", NORMAL),
+    # 303 Saturday 03-09 12:00 PST (20:00Z) -> Monday 03-11 10:00 PDT (17:00Z): Sunday 03-10's window
+    # 03:30-04:00 PDT = 0.5 h (the skipped hour) + Monday 09:00-10:00 = 1.5 h (calendar 45 h).
+    closed_ticket(303, "2024-03-09T20:00:00Z", "2024-03-11T17:00:00Z", LOW),
+    # 304 the Sunday before, for comparison: Saturday 03-02 12:00 PST -> Monday 03-04 10:00 PST = 1.5 + 1
+    # = 2.5 h (calendar 46 h).
+    closed_ticket(304, "2024-03-02T20:00:00Z", "2024-03-04T18:00:00Z", LOW),
+]
+
+MIDNIGHT_RESOLUTION = {
+    # id: (first_resolution_hours, first_resolution_business_hours, sla_breach_at, is_sla_breached)
+    301: (17.5, 1.5, "2024-01-09T08:30Z", True),
+    302: (1.5, 1.5, "2024-01-10T23:00Z", False),
+    303: (45, 1.5, "2024-03-12T20:00Z", False),
+    304: (46, 2.5, "2024-03-05T20:00Z", False),
+}
+
+MIDNIGHT_WINDOWS = {
+    "2024-01-08": ("2024-01-08T17:00Z", "2024-01-09T01:00Z"),  # Monday, across midnight UTC
+    "2024-03-03": ("2024-03-03T10:30Z", "2024-03-03T12:00Z"),  # a Sunday, 02:30-04:00 PST
+    "2024-03-10": ("2024-03-10T10:30Z", "2024-03-10T11:00Z"),  # the spring-forward Sunday
+    "2024-03-11": ("2024-03-11T16:00Z", "2024-03-12T00:00Z"),  # Monday, PDT
+    "2024-03-09": None,  # Saturday
+}
+
+
+def check_midnight_marts(query) -> None:
+    """The hand-worked values of the Los Angeles schedule on the calendar clock, through ``query``."""
+    tickets = {r["ticket_id"]: r for r in query("select * from analytics.fct_tickets")}
+    for ticket_id, (hours, business_hours, breach_at, breached) in MIDNIGHT_RESOLUTION.items():
+        t = tickets[ticket_id]
+        got = (t["first_resolution_hours"], t["first_resolution_business_hours"], t["sla_breach_at"], t["is_sla_breached"])
+        assert got == (hours, business_hours, utc(breach_at), breached), ticket_id
+        assert t["full_resolution_business_hours"] == business_hours, ticket_id
+    windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
+               for r in query("select * from analytics.int_business_windows")}
+    for day, expected in MIDNIGHT_WINDOWS.items():
+        assert windows[day] == (tuple(utc(x) for x in expected) if expected else (None, None)), day
+    (policy,) = query("select sla_clock, business_hours_timezone from analytics.int_sla_policy")
+    assert policy == {"sla_clock": "calendar", "business_hours_timezone": "America/Los_Angeles"}
+
+
+def test_business_hours_of_windows_across_midnight_utc_on_the_calendar_clock(tmp_path):
+    (tmp_path / "sla_policy.toml").write_text(POLICY + MIDNIGHT_SCHEDULE)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, MIDNIGHT_TICKETS, [(LOADED_AT, t) for t in MIDNIGHT_TICKETS])
+    build(db, policy_path=tmp_path / "sla_policy.toml")
+    check_midnight_marts(lambda sql: rows(db, sql))
+
+
+def test_without_a_schedule_the_business_hours_columns_are_null(built):
+    db, _ = built
+    assert rows(db, "select count(*) as n from analytics.fct_tickets where first_resolution_business_hours is not null "
+                    "or full_resolution_business_hours is not null") == [{"n": 0}]
+    assert rows(db, "select count(*) as n from analytics.fct_ticket_status_intervals "
+                    "where business_hours is not null") == [{"n": 0}]
+    assert rows(db, "select count(*) as n from analytics.rpt_sla_by_priority "
+                    "where median_resolution_business_hours is not null") == [{"n": 0}]
+    assert rows(db, "select count(*) as n from duckdb_tables() where table_name = 'int_business_windows'") == [{"n": 0}]
+    assert rows(db, "select sla_clock, business_hours_timezone from analytics.int_sla_policy") == [
+        {"sla_clock": "calendar", "business_hours_timezone": None}]
+
+
+MALFORMED_SCHEDULES = [
+    # (what the [business_hours] table holds instead, what the message must name)
+    ('timezone = "Europe/Warsow"', r"timezone 'Europe/Warsow' is not an IANA time zone name: use one such as"),
+    ('monday = ["09:00", "25:00"]', r"monday: '25:00' is not a time of day: write \"HH:MM\""),
+    ('monday = ["17:00", "09:00"]', r"monday closes at 09:00, not after it opens at 17:00: give \[\"opening\", \"closing\"\]"),
+    ('holidays = ["2024-13-01"]', r"holidays: '2024-13-01' is not a date: write local dates as \"YYYY-MM-DD\""),
+    ('mon = ["09:00", "17:00"]', r"unknown key 'mon': weekdays are monday, tuesday"),
+    ('monday = "09:00-17:00"', r"monday must be one opening window \[\"HH:MM\", \"HH:MM\"\]"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), MALFORMED_SCHEDULES)
+def test_a_malformed_schedule_is_refused_naming_the_key_and_the_fix(tmp_path, line, message):
+    key = line.split(" =")[0]
+    schedule = "\n".join(x for x in BUSINESS_SCHEDULE.splitlines() if not x.startswith(f"{key} ="))
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY + schedule.replace("[business_hours]", f"[business_hours]\n{line}"))
+    with pytest.raises(PolicyError, match=message):
+        load_policy(path, None)
+
+
+def test_policy_schedule_and_clock_settings(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text(BUSINESS_POLICY.replace('friday = ["09:00", "17:00"]', 'friday = ["9:00", "24:00"]')
+                    .replace('"2024-05-03"]', '2024-05-03, "2024-05-01"]'))
+    policy = load_policy(path, None)
+    assert policy.sla_clock == "business"
+    assert policy.business_hours.timezone == "Europe/Warsaw"
+    assert policy.business_hours.windows["friday"] == ("09:00", "24:00")  # "24:00" closes at midnight
+    assert "saturday" not in policy.business_hours.windows  # not listed: closed
+    assert [d.isoformat() for d in policy.business_hours.holidays] == ["2024-05-01", "2024-05-03"]  # TOML dates too
+    assert load_policy(None, None).sla_clock == "calendar" and load_policy(None, None).business_hours is None
+    path.write_text(POLICY.replace("default_target_hours", 'sla_clock = "business"\ndefault_target_hours'))
+    with pytest.raises(PolicyError, match=r'sla_clock = "business" needs a \[business_hours\] schedule'):
+        load_policy(path, None)
+    path.write_text(POLICY.replace("default_target_hours", 'sla_clock = "working"\ndefault_target_hours'))
+    with pytest.raises(PolicyError, match='sla_clock must be "calendar" or "business"'):
+        load_policy(path, None)
+    path.write_text(POLICY + '[business_hours]\ntimezone = "UTC"\n')
+    with pytest.raises(PolicyError, match=r"opens on no weekday: give at least one opening window"):
+        load_policy(path, None)
+    path.write_text(POLICY + '[business_hours]\nmonday = ["09:00", "17:00"]\n')
+    with pytest.raises(PolicyError, match=r"timezone is required"):
+        load_policy(path, None)
+
+
+def test_a_malformed_schedule_fails_the_command_in_one_line_before_any_model_runs(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_raw_tables(data / "tickets.duckdb", TICKETS, HISTORY_VERSIONS)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(BUSINESS_POLICY.replace('tuesday = ["09:00", "17:00"]', 'tuesday = ["09:00", "25:00"]'))
+
+    result = cli("transform", "--data-dir", str(data), "--policy", str(policy))
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {policy}: [business_hours] tuesday: '25:00' is not a time of day: write \"HH:MM\" from \"00:00\" "
+        "to \"23:59\" (\"24:00\" closes at midnight)"]
+    assert not (data / ".dlt").exists() or not list((data / ".dlt").rglob("run_results.json"))  # dbt never started
+    with duckdb.connect(str(data / "tickets.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from information_schema.schemata where schema_name = 'analytics'").fetchone() == (0,)
+
+
+def test_run_refuses_a_malformed_schedule_before_extracting_anything(sandbox, tmp_path):
+    server = sandbox(tickets=20)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(BUSINESS_POLICY.replace('"Europe/Warsaw"', '"Europe/Warsow"'))
+    env = {"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url}
+
+    result = cli("run", "--data-dir", str(tmp_path / "data"), "--policy", str(policy), env=env)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {policy}: [business_hours] timezone 'Europe/Warsow' is not an IANA time zone name: use one such as "
+        '"Europe/Warsaw", "America/New_York" or "UTC" (the zone decides daylight saving)']
+    assert server.request_log == [] and not (tmp_path / "data" / "tickets.duckdb").exists()
+
+
+# Around the clock in America/Havana, where the clocks change at midnight: 2024-03-10 00:00 CST jumps to
+# 01:00 CDT (05:00Z), and 2024-11-03 01:00 CDT falls back to 00:00 CST (05:00Z), so 11-03 00:00-01:00
+# happens twice, 04:00Z-05:00Z and 05:00Z-06:00Z. Open every day 00:00-24:00: every business hour is a
+# calendar hour, the spring-forward date is 23 h long and the fall-back date 25 h (from its first
+# midnight, 04:00Z, to the next, 11-04 05:00Z), and no hour counts twice.
+
+AROUND_THE_CLOCK_SCHEDULE = "\n[business_hours]\ntimezone = \"America/Havana\"\n" + "".join(
+    f'{day} = ["00:00", "24:00"]\n' for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
+
+AROUND_THE_CLOCK_TICKETS = [
+    # 501 created 03-09 12:00 CST (17:00Z), draft 03-10 01:30 CDT (05:30Z, just after the jump), active
+    # again 11-03 00:30 CDT (04:30Z, the first pass), draft 00:30 CST (05:30Z, the second), closed 11-04
+    # 12:00 CST (17:00Z): intervals 12.5, 5711, 1 and 35.5 h, first resolution 5760 h, all of them business hours.
+    closed_ticket(501, "2024-03-09T17:00:00Z", "2024-11-04T17:00:00Z", LOW,
+                  between=[("2024-03-10T05:30:00Z", "draft"), ("2024-11-03T04:30:00Z", "active"),
+                           ("2024-11-03T05:30:00Z", "draft")]),
+]
+
+AROUND_THE_CLOCK_WINDOWS = {
+    "2024-03-09": ("2024-03-09T05:00Z", "2024-03-10T05:00Z"),  # 24 h
+    "2024-03-10": ("2024-03-10T05:00Z", "2024-03-11T04:00Z"),  # 23 h: 00:00 does not exist, 01:00 CDT
+    "2024-11-02": ("2024-11-02T04:00Z", "2024-11-03T04:00Z"),  # 24 h, up to the first 11-03 00:00
+    "2024-11-03": ("2024-11-03T04:00Z", "2024-11-04T05:00Z"),  # 25 h
+}
+
+
+def check_around_the_clock_marts(query) -> None:
+    """Business hours equal calendar hours when open around the clock, across both changes, through ``query``."""
+    intervals = query("select status, hours, business_hours from analytics.fct_ticket_status_intervals "
+                      "where ticket_id = 501 order by interval_seq")
+    assert [(r["status"], r["hours"]) for r in intervals] == [
+        ("active", 12.5), ("draft", 5711), ("active", 1), ("draft", 35.5), ("closed", 259)]
+    assert all(r["business_hours"] == r["hours"] for r in intervals), intervals
+    (ticket,) = query("select first_resolution_hours, first_resolution_business_hours from analytics.fct_tickets")
+    assert ticket == {"first_resolution_hours": 5760, "first_resolution_business_hours": 5760}
+    windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
+               for r in query("select * from analytics.int_business_windows")}
+    for day, expected in AROUND_THE_CLOCK_WINDOWS.items():
+        assert windows[day] == tuple(utc(x) for x in expected), day
+
+
+AROUND_THE_CLOCK_POLICY = POLICY.replace("2024-03-15T12:00:00Z", "2024-11-15T12:00:00Z") + AROUND_THE_CLOCK_SCHEDULE
+
+
+def test_around_the_clock_business_hours_are_calendar_hours_across_midnight_clock_changes(tmp_path):
+    (tmp_path / "sla_policy.toml").write_text(AROUND_THE_CLOCK_POLICY)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, AROUND_THE_CLOCK_TICKETS, [(LOADED_AT, t) for t in AROUND_THE_CLOCK_TICKETS])
+    build(db, policy_path=tmp_path / "sla_policy.toml")
+    check_around_the_clock_marts(lambda sql: rows(db, sql))

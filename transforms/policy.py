@@ -3,14 +3,17 @@
 
 Models never read the wall clock: ``as_of`` is resolved here ("now" is the start of the build) and the
 models read it, the default target and the targets per priority from ``int_sla_policy`` and
-``int_sla_targets``, which the vars build.
+``int_sla_targets``, which the vars build. The business-hours schedule (``[business_hours]``) is checked
+here, in full, so that a mistake in it fails the build before dbt starts, naming the key and the fix.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from transforms.errors import TransformError
@@ -18,11 +21,32 @@ from transforms.errors import TransformError
 DEFAULT_POLICY_PATH = Path(__file__).with_name("sla_policy.toml")
 AS_OF_ENV = "USERCOM_AS_OF"
 
-_KEYS = {"as_of", "terminal_statuses", "clock_stopping_statuses", "default_target_hours", "target_hours"}
+_KEYS = {"as_of", "terminal_statuses", "clock_stopping_statuses", "default_target_hours", "target_hours",
+         "sla_clock", "business_hours"}
+SLA_CLOCKS = ("calendar", "business")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SCHEDULE_KEYS = ("timezone", *WEEKDAYS, "holidays")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class PolicyError(TransformError, ValueError):
     """The policy file is missing a setting, has an unknown one, or holds a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When the business clock runs: one opening window a weekday, in local wall-clock time of ``timezone``
+    (an IANA name), closed on the weekdays not listed and all day on ``holidays`` (local dates)."""
+
+    timezone: str
+    windows: dict[str, tuple[str, str]]  # weekday name -> ("HH:MM", "HH:MM"), the closing later; "24:00" = midnight
+    holidays: tuple[date, ...] = ()
+
+    def as_var(self) -> dict[str, object]:
+        """The schedule as the dbt var ``usercom_business_hours`` (the policy file's shape)."""
+        return {"timezone": self.timezone, **{day: list(self.windows[day]) for day in WEEKDAYS if day in self.windows},
+                "holidays": [h.isoformat() for h in self.holidays]}
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,8 @@ class SlaPolicy:
     clock_stopping_statuses: tuple[str, ...]
     default_target_hours: float
     target_hours: dict[str, float] = field(default_factory=dict)  # keys: lower-cased priority names
+    sla_clock: str = "calendar"  # "business": targets are business hours, the breach runs on that clock
+    business_hours: BusinessHours | None = None
 
 
 def load_policy(path: Path | None = None, as_of_override: datetime | None = None) -> SlaPolicy:
@@ -67,6 +93,13 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
 
     if "default_target_hours" not in raw:
         raise PolicyError(f"{path}: default_target_hours is required")
+    schedule = _business_hours(raw["business_hours"], path) if "business_hours" in raw else None
+    clock = raw.get("sla_clock", "calendar")
+    if clock not in SLA_CLOCKS:
+        raise PolicyError(f'{path}: sla_clock must be "calendar" or "business", got {clock!r}')
+    if clock == "business" and schedule is None:
+        raise PolicyError(f'{path}: sla_clock = "business" needs a [business_hours] schedule (timezone and at least '
+                          'one weekday, e.g. monday = ["09:00", "17:00"]); or set sla_clock = "calendar"')
     as_of = as_of_override if as_of_override is not None else _as_of(raw.get("as_of", "now"), path)
     return SlaPolicy(
         as_of=_utc(as_of),
@@ -74,6 +107,8 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
         clock_stopping_statuses=stopping,
         default_target_hours=_hours(raw["default_target_hours"], "default_target_hours", path),
         target_hours=targets,
+        sla_clock=clock,
+        business_hours=schedule,
     )
 
 
@@ -84,6 +119,8 @@ def dbt_vars(policy: SlaPolicy) -> dict[str, object]:
         "usercom_clock_stopping_statuses": list(policy.clock_stopping_statuses),
         "usercom_default_target_hours": policy.default_target_hours,
         "usercom_target_hours": dict(sorted(policy.target_hours.items())),
+        "usercom_sla_clock": policy.sla_clock,
+        "usercom_business_hours": policy.business_hours.as_var() if policy.business_hours else {},
     }
 
 
@@ -109,6 +146,77 @@ def _hours(value: object, key: str, path: Path) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise PolicyError(f"{path}: {key} must be a number of hours >= 0, got {value!r}")
     return float(value)
+
+
+def _business_hours(raw: object, path: Path) -> BusinessHours:
+    """The ``[business_hours]`` table, checked key by key; every message names the key and the fix."""
+    where = f"{path}: [business_hours]"
+    if not isinstance(raw, dict):
+        raise PolicyError(f'{where} must be a table: timezone = "Europe/Warsaw", monday = ["09:00", "17:00"], ...')
+    for key in raw:
+        if key not in _SCHEDULE_KEYS:
+            raise PolicyError(f"{where} has an unknown key {key!r}: weekdays are {', '.join(WEEKDAYS)} "
+                              "(lower case, one opening window each); the other keys are timezone and holidays")
+    zone = raw.get("timezone")
+    if zone is None:
+        raise PolicyError(f'{where} timezone is required: an IANA time zone name such as "Europe/Warsaw"')
+    if not isinstance(zone, str) or not _is_time_zone(zone):
+        raise PolicyError(f'{where} timezone {zone!r} is not an IANA time zone name: use one such as "Europe/Warsaw", '
+                          '"America/New_York" or "UTC" (the zone decides daylight saving)')
+    windows = {day: _window(raw[day], day, where) for day in WEEKDAYS if day in raw}
+    if not windows:
+        raise PolicyError(f'{where} opens on no weekday: give at least one opening window, e.g. monday = ["09:00", "17:00"]')
+    holidays = raw.get("holidays", [])
+    if not isinstance(holidays, list):
+        raise PolicyError(f'{where} holidays must be a list of local dates, e.g. holidays = ["2024-05-01", "2024-12-25"]')
+    return BusinessHours(timezone=zone, windows=windows,
+                         holidays=tuple(sorted({_holiday(value, where) for value in holidays})))
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return name in zoneinfo.available_timezones()  # not "localtime", "posixrules" and other files of the database
+
+
+def _window(value: object, day: str, where: str) -> tuple[str, str]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise PolicyError(f'{where} {day} must be one opening window ["HH:MM", "HH:MM"] (opening, closing), got '
+                          f"{value!r}; leave the weekday out to close it all day")
+    opening, closing = (_time_of_day(v, day, where) for v in value)
+    if opening == "24:00":
+        raise PolicyError(f'{where} {day} opens at "24:00": that is the end of the day; open at "00:00" to "23:59"')
+    if closing <= opening:
+        raise PolicyError(f"{where} {day} closes at {closing}, not after it opens at {opening}: give "
+                          f'["opening", "closing"] with the closing later the same day ("24:00" for midnight); '
+                          "leave the weekday out to close it all day")
+    return opening, closing
+
+
+def _time_of_day(value: object, day: str, where: str) -> str:
+    if isinstance(value, time) and value.second == 0 and value.microsecond == 0 and value.tzinfo is None:
+        return f"{value.hour:02d}:{value.minute:02d}"
+    match = _TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match:
+        hour, minute = int(match[1]), int(match[2])
+        if (hour < 24 and minute < 60) or (hour, minute) == (24, 0):
+            return f"{hour:02d}:{minute:02d}"
+    raise PolicyError(f'{where} {day}: {value!r} is not a time of day: write "HH:MM" from "00:00" to "23:59" '
+                      '("24:00" closes at midnight)')
+
+
+def _holiday(value: object, where: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PolicyError(f'{where} holidays: {value!r} is not a date: write local dates as "YYYY-MM-DD", '
+                      'e.g. holidays = ["2024-05-01", "2024-12-25"]')
 
 
 def _as_of(value: object, path: Path) -> datetime:

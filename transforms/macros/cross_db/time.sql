@@ -98,3 +98,110 @@
      where offsets.n <= {{ dbt.datediff(first_day, last_day, 'day') }})
 {%- endmacro %}
 
+
+
+{#- Microseconds from one instant to another, as a bigint (negative when to_ts comes first). -#}
+{% macro microseconds_between(from_ts, to_ts) -%}
+    {{ return(adapter.dispatch('microseconds_between', 'usercom_tickets')(from_ts, to_ts)) }}
+{%- endmacro %}
+{% macro duckdb__microseconds_between(from_ts, to_ts) -%}
+    (epoch_us({{ to_ts }}) - epoch_us({{ from_ts }}))
+{%- endmacro %}
+{% macro postgres__microseconds_between(from_ts, to_ts) -%}
+    cast(extract(epoch from ({{ to_ts }} - {{ from_ts }})) * 1000000 as bigint)
+{%- endmacro %}
+{% macro default__microseconds_between(from_ts, to_ts) -%}
+    {{ dbt.datediff(from_ts, to_ts, 'microsecond') }}
+{%- endmacro %}
+
+
+{#- An instant shifted by a whole number of microseconds. -#}
+{% macro add_microseconds(ts, microseconds) -%}
+    {{ return(adapter.dispatch('add_microseconds', 'usercom_tickets')(ts, microseconds)) }}
+{%- endmacro %}
+{% macro duckdb__add_microseconds(ts, microseconds) -%}
+    ({{ ts }} + to_microseconds(cast({{ microseconds }} as bigint)))
+{%- endmacro %}
+{% macro postgres__add_microseconds(ts, microseconds) -%}
+    ({{ ts }} + ({{ microseconds }}) * interval '1 microsecond')
+{%- endmacro %}
+{% macro default__add_microseconds(ts, microseconds) -%}
+    {{ dbt.dateadd('microsecond', microseconds, ts) }}
+{%- endmacro %}
+
+
+{#- Microseconds as hours (a double), the same division on every engine. -#}
+{% macro microseconds_to_hours(microseconds) -%}
+    (cast({{ microseconds }} as {{ usercom_tickets.type_double() }}) / 3600e6)
+{%- endmacro %}
+
+
+{#- Time zones, for the business-hours schedule (written for DuckDB, through its bundled ICU, and
+    PostgreSQL; elsewhere a schedule fails the build with this message). Both engines read a wall time
+    the spring-forward skips with the offset before the change (02:30 -> 03:30 summer time) and a wall
+    time the fall-back repeats as its second occurrence. -#}
+{% macro business_hours_unsupported() -%}
+    {{ exceptions.raise_compiler_error("business hours ([business_hours] in the SLA policy) are implemented for DuckDB and PostgreSQL, not " ~ target.type ~ "; remove the schedule to build there") }}
+{%- endmacro %}
+
+{#- The local calendar date, in time zone `tz` (an IANA name), of an instant. -#}
+{% macro local_date(ts, tz) -%}
+    {{ return(adapter.dispatch('local_date', 'usercom_tickets')(ts, tz)) }}
+{%- endmacro %}
+{% macro duckdb__local_date(ts, tz) %}cast(timezone({{ dbt.string_literal(tz) }}, {{ ts }}) as date){% endmacro %}
+{% macro postgres__local_date(ts, tz) %}cast(({{ ts }} at time zone {{ dbt.string_literal(tz) }}) as date){% endmacro %}
+{% macro default__local_date(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- The local wall-clock time (a timestamp without time zone) of an instant in time zone `tz`. -#}
+{% macro local_timestamp(ts, tz) -%}
+    {{ return(adapter.dispatch('local_timestamp', 'usercom_tickets')(ts, tz)) }}
+{%- endmacro %}
+{% macro duckdb__local_timestamp(ts, tz) %}timezone({{ dbt.string_literal(tz) }}, {{ ts }}){% endmacro %}
+{% macro postgres__local_timestamp(ts, tz) %}(({{ ts }}) at time zone {{ dbt.string_literal(tz) }}){% endmacro %}
+{% macro default__local_timestamp(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- The UTC offset of time zone `tz` at an instant, in microseconds (+3600000000 for UTC+1). -#}
+{% macro utc_offset_us(ts, tz) -%}
+    {{ return(adapter.dispatch('utc_offset_us', 'usercom_tickets')(ts, tz)) }}
+{%- endmacro %}
+{% macro duckdb__utc_offset_us(ts, tz) %}(epoch_us(timezone({{ dbt.string_literal(tz) }}, {{ ts }})) - epoch_us({{ ts }})){% endmacro %}
+{% macro postgres__utc_offset_us(ts, tz) -%}
+    cast(extract(epoch from (({{ ts }}) at time zone {{ dbt.string_literal(tz) }}) - (({{ ts }}) at time zone 'UTC')) * 1000000 as bigint)
+{%- endmacro %}
+{% macro default__utc_offset_us(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- The instant a local wall-clock time happens in time zone `tz`: `minutes` after midnight of the
+    local date `day` (1440: the next midnight). -#}
+{% macro local_wall_time(day, minutes, tz) -%}
+    {{ return(adapter.dispatch('local_wall_time', 'usercom_tickets')(day, minutes, tz)) }}
+{%- endmacro %}
+{% macro duckdb__local_wall_time(day, minutes, tz) -%}
+    timezone({{ dbt.string_literal(tz) }}, cast({{ day }} as timestamp) + to_minutes(cast({{ minutes }} as bigint)))
+{%- endmacro %}
+{% macro postgres__local_wall_time(day, minutes, tz) -%}
+    ((cast({{ day }} as timestamp) + ({{ minutes }}) * interval '1 minute') at time zone {{ dbt.string_literal(tz) }})
+{%- endmacro %}
+{% macro default__local_wall_time(day, minutes, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
+
+{#- Like local_wall_time, but a wall time the fall-back repeats is its first occurrence: the later
+    reading moved back by the change (the offset a day before less the offset then), when that instant
+    shows the same wall time. Elsewhere the same instant as local_wall_time. -#}
+{% macro first_local_wall_time(day, minutes, tz) -%}
+    {%- set later = usercom_tickets.local_wall_time(day, minutes, tz) -%}
+    {%- set change = '(' ~ usercom_tickets.utc_offset_us(later, tz) ~ ' - '
+        ~ usercom_tickets.utc_offset_us(usercom_tickets.add_microseconds(later, '-86400000000'), tz) ~ ')' -%}
+    {%- set earlier = usercom_tickets.add_microseconds(later, change) -%}
+    case
+        when {{ change }} < 0
+            and {{ usercom_tickets.local_timestamp(earlier, tz) }} = {{ usercom_tickets.local_timestamp(later, tz) }}
+            then {{ earlier }}
+        else {{ later }}
+    end
+{%- endmacro %}
+
+{#- The day of the week of a date, 0 = Sunday to 6 = Saturday. -#}
+{% macro day_of_week(day) -%}
+    {{ return(adapter.dispatch('day_of_week', 'usercom_tickets')(day)) }}
+{%- endmacro %}
+{% macro duckdb__day_of_week(day) %}dayofweek({{ day }}){% endmacro %}
+{% macro default__day_of_week(day) %}cast(extract(dow from {{ day }}) as integer){% endmacro %}

@@ -31,6 +31,8 @@ named as (
         weekly.tickets_breached,
         weekly.median_resolution_hours,
         weekly.p90_resolution_hours,
+        weekly.median_resolution_business_hours,
+        weekly.p90_resolution_business_hours,
         weekly.on_time_rate,
         weekly.breach_rate,
         weekly.reopen_rate

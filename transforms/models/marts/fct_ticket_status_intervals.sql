@@ -1,5 +1,5 @@
--- One row per ticket x status interval up to as_of (the last one runs to as_of), with the ticket's
--- current priority and assignee for slicing.
+-- One row per ticket x status interval up to as_of (the last one runs to as_of), its calendar and
+-- business hours, with the ticket's current priority and assignee for slicing.
 
 with
 
@@ -25,6 +25,7 @@ joined as (
         intervals.entered_at,
         intervals.left_at,
         intervals.hours,
+        intervals.business_hours,
         intervals.is_current,
         intervals.is_terminal,
         intervals.stops_clock,

@@ -1,6 +1,7 @@
--- One row per ticket created up to as_of: its state at as_of, when it closed, how long it spent in
--- each status, and where it stands against its due date and its priority's SLA target. A ticket
--- deleted in User.com by as_of stays, flagged (is_deleted); its other columns are as last listed.
+-- One row per ticket created up to as_of: its state at as_of, when it closed (in calendar hours and, with
+-- a schedule, business hours), how long it spent in each status, and where it stands against its due
+-- date and its priority's SLA target (on the policy's sla_clock). A ticket deleted in User.com by as_of
+-- stays, flagged (is_deleted); its other columns are as last listed.
 
 with
 
@@ -55,6 +56,9 @@ joined as (
         summaries.hours_in_archived,
         summaries.sla_target_hours,
         summaries.sla_breach_at,
+        summaries.created_business_clock_us,
+        summaries.first_closed_business_clock_us,
+        summaries.last_closed_business_clock_us,
         policy.as_of
     from summaries
     cross join policy
@@ -90,6 +94,11 @@ metrics as (
         {{ usercom_tickets.hours_between('created_at', 'first_closed_at') }} as first_resolution_hours,
         case when not is_open then {{ usercom_tickets.hours_between('created_at', 'last_closed_at') }} end
             as full_resolution_hours,
+        {{ usercom_tickets.microseconds_to_hours('first_closed_business_clock_us - created_business_clock_us') }}
+            as first_resolution_business_hours,
+        case when not is_open then
+            {{ usercom_tickets.microseconds_to_hours('last_closed_business_clock_us - created_business_clock_us') }}
+        end as full_resolution_business_hours,
         reopen_count,
 
         hours_in_active,
@@ -144,6 +153,8 @@ final as (
         closed_at_source,
         first_resolution_hours,
         full_resolution_hours,
+        first_resolution_business_hours,
+        full_resolution_business_hours,
         reopen_count,
         hours_in_active,
         hours_in_draft,

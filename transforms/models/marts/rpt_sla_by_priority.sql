@@ -29,7 +29,14 @@ by_priority as (
         {{ usercom_tickets.breach_rate('is_sla_breached', 'is_sla_active') }} as breach_rate,
         {{ usercom_tickets.reopen_rate('reopen_count', 'first_closed_at') }} as reopen_rate,
         {{ usercom_tickets.percentile('first_resolution_hours', 0.5) }} as median_resolution_hours,
-        {{ usercom_tickets.percentile('first_resolution_hours', 0.9) }} as p90_resolution_hours
+        {{ usercom_tickets.percentile('first_resolution_hours', 0.9) }} as p90_resolution_hours,
+        {%- if usercom_tickets.has_business_hours() %}
+        {{ usercom_tickets.percentile('first_resolution_business_hours', 0.5) }} as median_resolution_business_hours,
+        {{ usercom_tickets.percentile('first_resolution_business_hours', 0.9) }} as p90_resolution_business_hours
+        {%- else %}
+        cast(null as {{ usercom_tickets.type_double() }}) as median_resolution_business_hours,
+        cast(null as {{ usercom_tickets.type_double() }}) as p90_resolution_business_hours
+        {%- endif %}
     from tickets
     group by priority_id
 
@@ -51,7 +58,9 @@ named as (
         by_priority.breach_rate,
         by_priority.reopen_rate,
         by_priority.median_resolution_hours,
-        by_priority.p90_resolution_hours
+        by_priority.p90_resolution_hours,
+        by_priority.median_resolution_business_hours,
+        by_priority.p90_resolution_business_hours
     from priorities
     left join by_priority on by_priority.priority_id = priorities.priority_id
 

@@ -13,6 +13,10 @@
 -- Two window passes: over each ticket's known statuses (its history entries, else its versions) in
 -- order, for the previous status of each and the first and last of all; over the changes, to number
 -- them and date the next one (next_event_at, null for the last).
+--
+-- With a business-hours schedule, each change also carries the business clock at it (business_clock_us,
+-- int_business_windows) and at the next change, or at as_of for the last (next_business_clock_us): the
+-- interval's business time is their difference, from the same window pass. Without one both are null.
 
 with
 
@@ -191,6 +195,38 @@ changes as (
 
 ),
 
+{%- if usercom_tickets.has_business_hours() %}
+
+changes_on_the_clock as (
+
+    {{ usercom_tickets.with_business_clock('changes', 'event_at', 'business_clock_us') }}
+
+),
+
+as_of_on_the_clock as (
+
+    {{ usercom_tickets.with_business_clock('policy', 'as_of', 'as_of_business_clock_us') }}
+
+),
+
+clocked_changes as (
+
+    select changes_on_the_clock.*, as_of_on_the_clock.as_of_business_clock_us
+    from changes_on_the_clock
+    cross join as_of_on_the_clock
+
+),
+
+{%- else %}
+
+clocked_changes as (
+
+    select * from changes
+
+),
+
+{%- endif %}
+
 classified as (
 
     select
@@ -202,6 +238,18 @@ classified as (
         lead(event_at) over (
             partition by ticket_id order by known_group, event_at, known_order
         ) as next_event_at,
+        {%- if usercom_tickets.has_business_hours() %}
+        business_clock_us,
+        coalesce(
+            lead(business_clock_us) over (
+                partition by ticket_id order by known_group, event_at, known_order
+            ),
+            as_of_business_clock_us
+        ) as next_business_clock_us,
+        {%- else %}
+        cast(null as {{ dbt.type_bigint() }}) as business_clock_us,
+        cast(null as {{ dbt.type_bigint() }}) as next_business_clock_us,
+        {%- endif %}
         status,
         previous_status,
         source,
@@ -215,7 +263,7 @@ classified as (
             and not {{ usercom_tickets.is_terminal('status') }},
             false
         ) as is_reopen
-    from changes
+    from clocked_changes
 
 )
 

@@ -1,6 +1,7 @@
 -- One row per ticket x status interval: from one status change to the next, the last one up to
 -- as_of. Together a ticket's intervals cover created_at -> as_of without gaps or overlaps. Inlined
--- where used (ephemeral): the events already carry the next change.
+-- where used (ephemeral): the events already carry the next change, and the business clock at both
+-- ends (null without a business-hours schedule).
 
 {{ config(materialized="ephemeral") }}
 
@@ -29,6 +30,8 @@ intervals as (
         events.next_event_at,
         events.is_closure,
         events.is_reopen,
+        events.business_clock_us,
+        events.next_business_clock_us,
         policy.as_of
     from events
     cross join policy
@@ -43,6 +46,9 @@ select
     entered_at,
     coalesce(next_event_at, as_of) as left_at,
     {{ usercom_tickets.hours_between('entered_at', 'coalesce(next_event_at, as_of)') }} as hours,
+    business_clock_us,
+    next_business_clock_us - business_clock_us as business_us,
+    {{ usercom_tickets.microseconds_to_hours('next_business_clock_us - business_clock_us') }} as business_hours,
     next_event_at is null as is_current,
     coalesce({{ usercom_tickets.is_terminal('status') }}, false) as is_terminal,
     coalesce({{ usercom_tickets.stops_clock('status') }}, false) as stops_clock,

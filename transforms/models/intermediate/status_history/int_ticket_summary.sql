@@ -2,7 +2,14 @@
 -- takes from its status intervals and versions, in one aggregate and one join, so the mart joins a
 -- single narrow row per ticket. Status at as_of, last change, time in each status; first and last
 -- close (entering a terminal status from an open one), where the first close time comes from, and
--- how often it was reopened; the SLA target and breach; the latest version up to as_of.
+-- how often it was reopened; the SLA target and breach; the latest version up to as_of; the business
+-- clock at creation and at the first and last close (null without a business-hours schedule).
+--
+-- On the business clock (sla_clock = "business") the breach is the first interval's breach reading
+-- turned into an instant here, once per ticket: the first instant the business clock reads it, and
+-- never before the interval it falls in began (a target of 0 breaches at creation).
+
+{%- set business = usercom_tickets.uses_business_clock() %}
 
 with
 
@@ -25,7 +32,11 @@ intervals as (
         case when is_closure then entered_at end as closed_at,
         case when is_closure then source end as closure_source,
         sla_target_hours,
-        breach_at
+        breach_at,
+        breach_clock_us,
+        case when breach_clock_us is not null then entered_at end as breach_interval_entered_at,
+        business_clock_us,
+        case when is_closure then business_clock_us end as closed_business_clock_us
     from {{ ref('int_ticket_sla_clock') }}
 
 ),
@@ -46,11 +57,46 @@ per_ticket as (
         {{ usercom_tickets.count_if('is_closure') }} as close_count,
         {{ usercom_tickets.count_if('is_reopen') }} as reopen_count,
         min(sla_target_hours) as sla_target_hours,
-        {{ usercom_tickets.arg_min('breach_at', 'interval_seq') }} as sla_breach_at
+        {%- if business %}
+        {{ usercom_tickets.arg_min('breach_clock_us', 'interval_seq') }} as sla_breach_clock_us,
+        {{ usercom_tickets.arg_min('breach_interval_entered_at', 'interval_seq') }} as sla_breach_not_before,
+        {%- else %}
+        {{ usercom_tickets.arg_min('breach_at', 'interval_seq') }} as sla_breach_at,
+        {%- endif %}
+        {%- if usercom_tickets.has_business_hours() %}
+        {{ usercom_tickets.arg_min('business_clock_us', 'interval_seq') }} as created_business_clock_us,
+        {{ usercom_tickets.arg_min('closed_business_clock_us', 'interval_seq') }} as first_closed_business_clock_us,
+        {{ usercom_tickets.arg_max('closed_business_clock_us', 'interval_seq') }} as last_closed_business_clock_us
+        {%- else %}
+        cast(null as {{ dbt.type_bigint() }}) as created_business_clock_us,
+        cast(null as {{ dbt.type_bigint() }}) as first_closed_business_clock_us,
+        cast(null as {{ dbt.type_bigint() }}) as last_closed_business_clock_us
+        {%- endif %}
     from intervals
     group by ticket_id
 
 ),
+{%- if business %}
+
+breach_instants as (
+
+    {{ usercom_tickets.with_business_instant('per_ticket', 'sla_breach_clock_us', 'breach_clock_reached_at') }}
+
+),
+
+per_ticket_breaches as (
+
+    select
+        breach_instants.*,
+        case
+            when breach_clock_reached_at is null then sla_breach_not_before
+            when breach_clock_reached_at < sla_breach_not_before then sla_breach_not_before
+            else breach_clock_reached_at
+        end as sla_breach_at
+    from breach_instants
+
+),
+{%- endif %}
 
 last_versions as (
 
@@ -62,8 +108,26 @@ last_versions as (
 
 )
 
+{%- set tickets = 'per_ticket_breaches' if business else 'per_ticket' %}
+
 select
-    per_ticket.*,
+    {{ tickets }}.ticket_id,
+    {{ tickets }}.status,
+    {{ tickets }}.last_status_change_at,
+    {{ tickets }}.hours_in_active,
+    {{ tickets }}.hours_in_draft,
+    {{ tickets }}.hours_in_closed,
+    {{ tickets }}.hours_in_archived,
+    {{ tickets }}.first_closed_at,
+    {{ tickets }}.last_closed_at,
+    {{ tickets }}.closed_at_source,
+    {{ tickets }}.close_count,
+    {{ tickets }}.reopen_count,
+    {{ tickets }}.sla_target_hours,
+    {{ tickets }}.sla_breach_at,
+    {{ tickets }}.created_business_clock_us,
+    {{ tickets }}.first_closed_business_clock_us,
+    {{ tickets }}.last_closed_business_clock_us,
     last_versions.last_version_at
-from per_ticket
-left join last_versions on last_versions.ticket_id = per_ticket.ticket_id
+from {{ tickets }}
+left join last_versions on last_versions.ticket_id = {{ tickets }}.ticket_id
