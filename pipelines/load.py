@@ -152,9 +152,12 @@ class RunSummary:
         if self.report.repeated:
             out.append(f"{self.report.repeated} ticket(s) changed status while paging and were read twice; "
                        "the newest version was kept")
-        if self.tickets_deleted or self.tickets_restored:
+        if self.report.complete_run is not None:
             out.append(f"{self.tickets_deleted} ticket(s) marked deleted (not listed by two complete runs in a row), "
                        f"{self.tickets_restored} came back")
+        else:  # the nightly log says why nothing was marked
+            out.append("deletions not checked: this run did not list every status to its end"
+                       + (f"; {self.tickets_restored} ticket(s) marked deleted came back" if self.tickets_restored else ""))
         if self.tickets_unlisted:
             out.append(f"{self.tickets_unlisted} ticket(s) not listed by this run: marked deleted if the next complete "
                        "run does not list them either")

@@ -141,9 +141,11 @@ def test_a_run_of_some_statuses_marks_nothing_and_is_not_one_of_the_two(sandbox,
     subset = run(server, data_dir, statuses=["active", "closed", "archived"])
     assert subset.report.complete_run is None
     assert (subset.tickets_deleted, subset.tickets_unlisted) == (0, 0) and unlisted(data_dir) == []
+    assert "deletions not checked: this run did not list every status to its end" in subset.lines()
 
     first_complete = run(server, data_dir)
     assert first_complete.tickets_unlisted == 1 and deleted_at(data_dir) == {}  # one complete run missed it, not two
+    assert f"0 {MARKED}, 0 came back" in first_complete.lines()  # checked, and the log says so
     assert first_complete.report.complete_run == 2  # the subset run was not counted
 
     second_complete = run(server, data_dir)
