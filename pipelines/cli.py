@@ -104,7 +104,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pipelines.bi_publish import BI_FILE, export_marts
+    from pipelines.bi_publish import BI_FILE
+    from pipelines.marts_export import export_marts
 
     if args.destination not in LOCAL_DESTINATIONS:
         raise UsercomError(f"export writes the local BI snapshot's marts (destinations {', '.join(LOCAL_DESTINATIONS)}); "
@@ -145,14 +146,14 @@ def _build_marts(directory: Path, destination: str, as_of: datetime | None, poli
 
     result = build_marts(make_pipeline(directory, destination), as_of=as_of, policy_path=Path(policy) if policy else None)
     where = f"schema {result.schema}" + ("" if destination in LOCAL_DESTINATIONS else f" on {destination}")
-    published = f", marts published to {directory / 'marts'}" if destination in LOCAL_DESTINATIONS else ""
     print(f"built {len(result.models)} models into {where} as of {result.as_of.isoformat()}, "
-          f"{result.tests_passed} data tests passed{published}, in {result.seconds:.1f} s")
+          f"{result.tests_passed} data tests passed, in {result.seconds:.1f} s")
     if destination in LOCAL_DESTINATIONS:
-        from pipelines.bi_publish import publish_local_marts
+        from pipelines.marts_publish import publish_build
 
-        snapshot = publish_local_marts(directory / DUCKDB_FILE)
-        print(f"BI snapshot of the marts: {snapshot} (open it read-only; each build replaces it atomically)")
+        build = publish_build(directory, directory / DUCKDB_FILE)  # raises PublishError: readers keep the last build
+        print(f"marts published to {build.marts_dir} (build {build.build_id})")
+        print(f"BI snapshot of the marts: {build.snapshot} (open it read-only; it moves to each build with the marts)")
 
 
 def _demo(args: argparse.Namespace) -> int:
