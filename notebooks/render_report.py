@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.load import data_dir
 
         directory = data_dir()
-    database = Path(args.database).resolve() if args.database else directory / "tickets.duckdb"
-    out_dir = Path(args.out_dir).resolve() if args.out_dir else directory / "reports"
+    database = Path(args.database).absolute() if args.database else directory / "tickets.duckdb"
+    out_dir = Path(args.out_dir).absolute() if args.out_dir else directory / "reports"
     if not database.exists():
         print(f"error: no marts at {database}: run `make demo` or `usercom-tickets run` first, or pass --database",
               file=sys.stderr)
