@@ -43,4 +43,4 @@ soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/parquet data/marts data/.dlt data/reports data/.usercom-run.lock
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/parquet data/marts data/.published data/.dlt data/reports data/.usercom-run.lock
