@@ -5,8 +5,8 @@ The fresh virtualenv gets the wheel from pip (`--no-deps`) and its dependencies 
 distributions the wheel's metadata requires, followed through their own requirements and extras, taken from
 the test's virtualenv; `pip check` then confirms every requirement of every installed distribution is met.
 A plain `pip install` of the wheel resolves the same versions but unpacks ~590 MB: 115 s on CI's machine
-against ~10 s for the links. Nothing editable comes along: the test virtualenv's own install of this project
-(its `.pth` hook and dist-info) is not among the linked files.
+against 15 s here for building the wheel, installing it and the links. Nothing editable comes along: the
+test virtualenv's own install of this project (its `.pth` hook and dist-info) is not among the linked files.
 """
 
 from __future__ import annotations
