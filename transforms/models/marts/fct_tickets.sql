@@ -24,6 +24,12 @@ tickets as (
 
 ),
 
+priorities as (
+
+    select priority_id, sla_target_hours from {{ ref('dim_priorities') }}
+
+),
+
 joined as (
 
     select
@@ -33,6 +39,8 @@ joined as (
         summaries.status,
         not coalesce({{ usercom_tickets.is_terminal('summaries.status') }}, false) as is_open,
         coalesce(tickets.priority_id, -1) as priority_id,
+        coalesce(summaries.created_priority_id, tickets.priority_id, -1) as priority_at_creation_id,
+        created_priorities.sla_target_hours as sla_target_hours_at_creation,
         coalesce(tickets.assignee_id, -1) as assignee_id,
         coalesce(tickets.author_id, -1) as author_id,
         tickets.person_id,
@@ -63,6 +71,8 @@ joined as (
     from summaries
     cross join policy
     inner join tickets on tickets.ticket_id = summaries.ticket_id
+    left join priorities as created_priorities
+        on created_priorities.priority_id = coalesce(summaries.created_priority_id, tickets.priority_id, -1)
 
 ),
 
@@ -77,6 +87,7 @@ metrics as (
         coalesce(deleted_at <= as_of, false) as is_deleted,
         case when deleted_at <= as_of then deleted_at end as deleted_at,
         priority_id,
+        priority_at_creation_id,
         assignee_id,
         author_id,
         person_id,
@@ -116,6 +127,7 @@ metrics as (
             as due_soon,
 
         sla_target_hours,
+        sla_target_hours_at_creation,
         sla_breach_at,
         coalesce(first_closed_at > sla_breach_at, false)
             or coalesce(is_open and sla_breach_at < as_of, false) as is_sla_breached,
@@ -179,7 +191,9 @@ final as (
             when open_age_hours < 168 then '3-7d'
             when open_age_hours < 720 then '7-30d'
             when open_age_hours >= 720 then '>30d'
-        end as age_bucket
+        end as age_bucket,
+        priority_at_creation_id,
+        sla_target_hours_at_creation
     from metrics
 
 )
