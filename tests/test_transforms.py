@@ -591,7 +591,8 @@ def test_dimensions_hold_everyone_seen_anywhere(built):
 
 # --- the build ------------------------------------------------------------------------------------
 
-MARTS = ["agg_sla_by_agent", "agg_sla_by_priority", "dim_agents", "dim_priorities", "fct_ticket_history",
+MARTS = ["agg_sla_by_agent", "agg_sla_by_company", "agg_sla_by_priority", "dim_agents", "dim_companies",
+         "dim_priorities", "fct_ticket_history",
          "fct_ticket_status_intervals", "fct_tickets", "rpt_backlog_daily", "rpt_backlog_history_daily",
          "rpt_helpdesk_summary", "rpt_runs", "rpt_sla_by_priority"]
 MART_COLUMNS = json.loads((FIXTURE.parent / "mart_columns.json").read_text())  # names and types before dbt

@@ -1,7 +1,12 @@
 -- One row per ticket created up to as_of: its state at as_of, when it closed (in calendar hours and, with
 -- a schedule, business hours), how long it spent in each status, and where it stands against its due
 -- date and its priority's SLA target (on the policy's sla_clock). A ticket deleted in User.com by as_of
--- stays, flagged (is_deleted); its other columns are as last listed.
+-- stays, flagged (is_deleted); its other columns are as last listed. The custom attributes the policy lists
+-- (ticket_attributes) come last, typed by the user's yml; a yml contract cannot name them, so with any
+-- listed the contract is not enforced, and their descriptions become the columns' comments (post-hook).
+
+{%- set attributes = usercom_tickets.ticket_attributes() %}
+{{ config(contract={'enforced': attributes | length == 0}, post_hook=usercom_tickets.comment_ticket_attributes()) }}
 
 with
 
@@ -67,6 +72,9 @@ joined as (
         summaries.created_business_clock_us,
         summaries.first_closed_business_clock_us,
         summaries.last_closed_business_clock_us,
+        {%- for attribute in attributes %}
+        tickets.{{ adapter.quote(attribute['name']) }},
+        {%- endfor %}
         policy.as_of
     from summaries
     cross join policy
@@ -132,6 +140,9 @@ metrics as (
         coalesce(first_closed_at > sla_breach_at, false)
             or coalesce(is_open and sla_breach_at < as_of, false) as is_sla_breached,
 
+        {%- for attribute in attributes %}
+        {{ adapter.quote(attribute['name']) }},
+        {%- endfor %}
         case when is_open then {{ usercom_tickets.hours_between('created_at', 'as_of') }} end as open_age_hours,
         {{ usercom_tickets.hours_between('last_updated_at', 'as_of') }} as hours_since_update
 
@@ -194,6 +205,9 @@ final as (
         end as age_bucket,
         priority_at_creation_id,
         sla_target_hours_at_creation
+        {%- for attribute in attributes %},
+        {{ adapter.quote(attribute['name']) }}
+        {%- endfor %}
     from metrics
 
 )
