@@ -39,6 +39,14 @@ status_spans as (
 
 ),
 
+-- an instant in a status (two changes at one time) takes no time: only the last span may be one
+lasting_status_spans as (
+
+    select * from status_spans
+    where entered_at < left_at or is_last
+
+),
+
 -- the versions known by as_of (the first one in any case: the best guess at creation) and before the
 -- deletion, with the priority and assignee of the version before
 versions as (
@@ -108,7 +116,7 @@ intersected as (
         coalesce(assignment_spans.assignee_id, -1) as assignee_id,
         status_spans.is_last and coalesce(assignment_spans.is_last, true) and not status_spans.is_deleted
             as is_current
-    from status_spans
+    from lasting_status_spans as status_spans
     left join assignment_spans
         on assignment_spans.ticket_id = status_spans.ticket_id
         and (
