@@ -73,11 +73,7 @@ daily as (
 
     select
         grid.day,
-        case
-            when {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, 'grid.day')) }} < policy.as_of
-                then {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, 'grid.day')) }}
-            else policy.as_of
-        end as snapshot_at,
+        {{ usercom_tickets.day_snapshot_at('grid.day', 'policy.as_of') }} as snapshot_at,
         grid.status,
         grid.priority_id,
         grid.assignee_id,

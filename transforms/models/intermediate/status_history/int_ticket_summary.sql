@@ -3,8 +3,8 @@
 -- single narrow row per ticket. Status at as_of, last change, time in each status; first and last
 -- close (entering a terminal status from an open one), where the first close time comes from, and
 -- how often it was reopened; the SLA target and breach; the latest version up to as_of and the priority
--- at creation (the first version's); the business
--- clock at creation and at the first and last close (null without a business-hours schedule).
+-- at creation (the first version's); the business clock at creation and at the first and last close
+-- (null without a business-hours schedule).
 --
 -- On the business clock (sla_clock = "business") the breach is the first interval's breach reading
 -- turned into an instant here, once per ticket: the first instant the business clock reads it, and
