@@ -17,7 +17,7 @@ from tests.test_http_contract import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "sla_overview.ipynb"
-CHARTS = 6  # backlog, time to first close, agents' rates, time in status, created vs closed per week, nightly runs
+CHARTS = 7  # backlog, by status, time to first close, agents' rates, time in status, created vs closed per week, nightly runs
 PNG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
 
 

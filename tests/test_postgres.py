@@ -162,11 +162,13 @@ def copy_raw_tables(duckdb_path: Path, url: str) -> None:
                                source.execute(f"select * from usercom.{table}").fetchall())
 
 
-def build_hand_made(postgres, tmp_path: Path, database: str, tickets: list[dict], policy: str):
-    """The hand-made tickets built on PostgreSQL, in a database of their own; returns ``query(sql) -> [row dicts]``."""
+def build_hand_made(postgres, tmp_path: Path, database: str, tickets: list[dict], policy: str,
+                    history_versions: list[tuple[str, dict]] | None = None, deleted: dict[int, str] | None = None):
+    """The hand-made tickets built on PostgreSQL, in a database of their own; returns ``query(sql) -> [row dicts]``.
+    ``history_versions`` and ``deleted`` as for ``write_raw_tables`` (default: each ticket's one version)."""
     postgres.sql(f"create database {database} owner usercom")
     url = postgres.url.rsplit("/", 1)[0] + f"/{database}"
-    write_raw_tables(tmp_path / "raw.duckdb", tickets, [(LOADED_AT, t) for t in tickets])
+    write_raw_tables(tmp_path / "raw.duckdb", tickets, history_versions or [(LOADED_AT, t) for t in tickets], deleted)
     copy_raw_tables(tmp_path / "raw.duckdb", url)
     (tmp_path / "sla_policy.toml").write_text(policy)
     with pytest.MonkeyPatch.context() as monkeypatch:

@@ -591,8 +591,10 @@ def test_dimensions_hold_everyone_seen_anywhere(built):
 
 # --- the build ------------------------------------------------------------------------------------
 
-MARTS = ["agg_sla_by_agent", "agg_sla_by_priority", "dim_agents", "dim_priorities", "fct_ticket_status_intervals",
-         "fct_tickets", "rpt_backlog_daily", "rpt_runs", "rpt_sla_by_priority"]
+MARTS = ["agg_sla_by_agent", "agg_sla_by_company", "agg_sla_by_priority", "dim_agents", "dim_companies",
+         "dim_priorities", "fct_ticket_history",
+         "fct_ticket_status_intervals", "fct_tickets", "rpt_backlog_daily", "rpt_backlog_history_daily",
+         "rpt_helpdesk_summary", "rpt_runs", "rpt_sla_by_priority"]
 MART_COLUMNS = json.loads((FIXTURE.parent / "mart_columns.json").read_text())  # names and types before dbt
 
 
@@ -804,7 +806,7 @@ def test_dbt_project_defaults_are_the_packaged_policy():
 def test_sla_report_shows_each_priority(built):
     db, _ = built
     report = render_sla_report(make_pipeline(db.parent))
-    lines = report.splitlines()
+    lines = sla_table_lines(report)
     assert lines[0] == "SLA by priority, tickets created up to 2024-03-15 12:00 UTC"
     assert lines[1] == "breach: on the calendar clock (targets in calendar hours)"
     assert lines[2].split() == ["priority", "target", "h", "open", "overdue", "closed", "on-time", "breach",
@@ -817,6 +819,11 @@ def test_sla_report_shows_each_priority(built):
         "(no priority)": ["48", "0", "0", "1", "-", "0%", "30.0", "30.0"],
     }
     assert list(body) == ["High", "Normal", "Low", "(no priority)"]  # by User.com's order; Urgent has no tickets
+
+
+def sla_table_lines(report: str) -> list[str]:
+    """The lines of the report's SLA table by priority, which follows the helpdesk summary and a blank line."""
+    return report.split("\n\n", 1)[1].splitlines()
 
 
 def test_sla_report_before_any_build(tmp_path):
@@ -1036,7 +1043,7 @@ def test_business_hours_on_the_business_clock(built_business):
 
 
 def test_sla_report_says_the_breach_runs_on_the_business_clock(built_business):
-    lines = render_sla_report(make_pipeline(built_business.parent)).splitlines()
+    lines = sla_table_lines(render_sla_report(make_pipeline(built_business.parent)))
     assert lines[1] == ("breach: on the business clock, Europe/Warsaw opening hours "
                         "(targets in business hours; bh = business hours)")
     assert lines[2].split()[-4:] == ["median", "bh", "p90", "bh"]

@@ -17,12 +17,13 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from transforms.errors import TransformError
+from transforms.ticket_attributes import TicketAttribute, load_ticket_attributes
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("sla_policy.toml")
 AS_OF_ENV = "USERCOM_AS_OF"
 
 _KEYS = {"as_of", "terminal_statuses", "clock_stopping_statuses", "default_target_hours", "target_hours",
-         "sla_clock", "business_hours"}
+         "sla_clock", "business_hours", "ticket_attributes"}
 SLA_CLOCKS = ("calendar", "business")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SCHEDULE_KEYS = ("timezone", *WEEKDAYS, "holidays")
@@ -60,6 +61,7 @@ class SlaPolicy:
     target_hours: dict[str, float] = field(default_factory=dict)  # keys: lower-cased priority names
     sla_clock: str = "calendar"  # "business": targets are business hours, the breach runs on that clock
     business_hours: BusinessHours | None = None
+    ticket_attributes: tuple[TicketAttribute, ...] = ()  # custom attribute columns carried into fct_tickets
 
 
 def load_policy(path: Path | None = None, as_of_override: datetime | None = None) -> SlaPolicy:
@@ -101,6 +103,10 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
         raise PolicyError(f'{path}: sla_clock = "business" needs a [business_hours] schedule (timezone and at least '
                           'one weekday, e.g. monday = ["09:00", "17:00"]); or set sla_clock = "calendar"')
     as_of = as_of_override if as_of_override is not None else _as_of(raw.get("as_of", "now"), path)
+    attributes = raw.get("ticket_attributes")
+    if attributes is not None and not isinstance(attributes, str):
+        raise PolicyError(f'{path}: ticket_attributes must be the path of a yml file (e.g. "ticket_attributes.yml", '
+                          "relative to the policy file) listing the attribute columns")
     return SlaPolicy(
         as_of=_utc(as_of),
         terminal_statuses=terminal,
@@ -109,6 +115,8 @@ def load_policy(path: Path | None = None, as_of_override: datetime | None = None
         target_hours=targets,
         sla_clock=clock,
         business_hours=schedule,
+        ticket_attributes=load_ticket_attributes(path.parent / attributes, f"{path}: ticket_attributes")
+        if attributes else (),
     )
 
 
@@ -121,6 +129,7 @@ def dbt_vars(policy: SlaPolicy) -> dict[str, object]:
         "usercom_target_hours": dict(sorted(policy.target_hours.items())),
         "usercom_sla_clock": policy.sla_clock,
         "usercom_business_hours": policy.business_hours.as_var() if policy.business_hours else {},
+        "usercom_ticket_attributes": [a.as_var() for a in policy.ticket_attributes],
     }
 
 

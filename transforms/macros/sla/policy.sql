@@ -27,3 +27,12 @@
 {% macro is_terminal(status) %}{{ usercom_tickets.status_in(status, 'usercom_terminal_statuses') }}{% endmacro %}
 
 {% macro stops_clock(status) %}{{ usercom_tickets.status_in(status, 'usercom_clock_stopping_statuses') }}{% endmacro %}
+
+{#- The end of a backlog day: the next UTC midnight, or as_of on the day of as_of. -#}
+{% macro day_snapshot_at(day, as_of) -%}
+    case
+            when {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, day)) }} < {{ as_of }}
+                then {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, day)) }}
+            else {{ as_of }}
+        end
+{%- endmacro %}

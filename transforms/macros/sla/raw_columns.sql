@@ -34,3 +34,25 @@
     from (select 1 as no_rows) as empty_table where 1 = 0
     {%- endif %}
 {%- endmacro %}
+
+{#- The custom attribute columns to carry into fct_tickets (var usercom_ticket_attributes: name, data_type,
+    description each), checked: transforms/ticket_attributes.py checks the policy's file the same way. -#}
+{% macro ticket_attributes() -%}
+    {%- set attributes = var('usercom_ticket_attributes', []) or [] -%}
+    {%- set types = ['text', 'bigint', 'double precision', 'boolean', 'date', 'timestamp with time zone'] -%}
+    {%- for attribute in attributes -%}
+        {%- if attribute is not mapping or not (attribute.get('name') or '').startswith('attributes__')
+              or attribute.get('data_type') not in types -%}
+            {{ exceptions.raise_compiler_error("var usercom_ticket_attributes: " ~ attribute ~ " is not a custom attribute column: give name (attributes__ and the attribute, as in usercom.tickets), data_type (one of " ~ types | join(', ') ~ ") and description") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(attributes) }}
+{%- endmacro %}
+
+{#- fct_tickets' post-hook: each custom attribute column's description as its comment (the contract's yml
+    cannot list them, so persist_docs does not). -#}
+{% macro comment_ticket_attributes() -%}
+    {%- for attribute in usercom_tickets.ticket_attributes() -%}
+        comment on column {{ this }}.{{ adapter.quote(attribute['name']) }} is {{ dbt.string_literal(attribute.get('description') or '') }};
+    {%- endfor -%}
+{%- endmacro %}

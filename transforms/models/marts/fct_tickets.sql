@@ -1,7 +1,12 @@
 -- One row per ticket created up to as_of: its state at as_of, when it closed (in calendar hours and, with
 -- a schedule, business hours), how long it spent in each status, and where it stands against its due
 -- date and its priority's SLA target (on the policy's sla_clock). A ticket deleted in User.com by as_of
--- stays, flagged (is_deleted); its other columns are as last listed.
+-- stays, flagged (is_deleted); its other columns are as last listed. The custom attributes the policy lists
+-- (ticket_attributes) come last, typed by the user's yml; a yml contract cannot name them, so with any
+-- listed the contract is not enforced, and their descriptions become the columns' comments (post-hook).
+
+{%- set attributes = usercom_tickets.ticket_attributes() %}
+{{ config(contract={'enforced': attributes | length == 0}, post_hook=usercom_tickets.comment_ticket_attributes()) }}
 
 with
 
@@ -24,6 +29,12 @@ tickets as (
 
 ),
 
+priorities as (
+
+    select priority_id, sla_target_hours from {{ ref('dim_priorities') }}
+
+),
+
 joined as (
 
     select
@@ -33,6 +44,8 @@ joined as (
         summaries.status,
         not coalesce({{ usercom_tickets.is_terminal('summaries.status') }}, false) as is_open,
         coalesce(tickets.priority_id, -1) as priority_id,
+        coalesce(summaries.created_priority_id, tickets.priority_id, -1) as priority_at_creation_id,
+        created_priorities.sla_target_hours as sla_target_hours_at_creation,
         coalesce(tickets.assignee_id, -1) as assignee_id,
         coalesce(tickets.author_id, -1) as author_id,
         tickets.person_id,
@@ -59,10 +72,15 @@ joined as (
         summaries.created_business_clock_us,
         summaries.first_closed_business_clock_us,
         summaries.last_closed_business_clock_us,
+        {%- for attribute in attributes %}
+        tickets.{{ adapter.quote(attribute['name']) }},
+        {%- endfor %}
         policy.as_of
     from summaries
     cross join policy
     inner join tickets on tickets.ticket_id = summaries.ticket_id
+    left join priorities as created_priorities
+        on created_priorities.priority_id = coalesce(summaries.created_priority_id, tickets.priority_id, -1)
 
 ),
 
@@ -77,6 +95,7 @@ metrics as (
         coalesce(deleted_at <= as_of, false) as is_deleted,
         case when deleted_at <= as_of then deleted_at end as deleted_at,
         priority_id,
+        priority_at_creation_id,
         assignee_id,
         author_id,
         person_id,
@@ -116,10 +135,14 @@ metrics as (
             as due_soon,
 
         sla_target_hours,
+        sla_target_hours_at_creation,
         sla_breach_at,
         coalesce(first_closed_at > sla_breach_at, false)
             or coalesce(is_open and sla_breach_at < as_of, false) as is_sla_breached,
 
+        {%- for attribute in attributes %}
+        {{ adapter.quote(attribute['name']) }},
+        {%- endfor %}
         case when is_open then {{ usercom_tickets.hours_between('created_at', 'as_of') }} end as open_age_hours,
         {{ usercom_tickets.hours_between('last_updated_at', 'as_of') }} as hours_since_update
 
@@ -179,7 +202,12 @@ final as (
             when open_age_hours < 168 then '3-7d'
             when open_age_hours < 720 then '7-30d'
             when open_age_hours >= 720 then '>30d'
-        end as age_bucket
+        end as age_bucket,
+        priority_at_creation_id,
+        sla_target_hours_at_creation
+        {%- for attribute in attributes %},
+        {{ adapter.quote(attribute['name']) }}
+        {%- endfor %}
     from metrics
 
 )

@@ -169,11 +169,7 @@ daily as (
         grid.day,
         grid.priority_id,
         grid.priority_name,
-        case
-            when {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, 'grid.day')) }} < policy.as_of
-                then {{ usercom_tickets.utc_midnight(dbt.dateadd('day', 1, 'grid.day')) }}
-            else policy.as_of
-        end as snapshot_at,
+        {{ usercom_tickets.day_snapshot_at('grid.day', 'policy.as_of') }} as snapshot_at,
         cast(sum(coalesce(daily_backlog_changes.open_change, 0)) over (
             partition by grid.priority_id order by grid.day rows between unbounded preceding and current row
         ) as {{ dbt.type_bigint() }}) as open_tickets,

@@ -20,23 +20,7 @@ by_priority as (
 
     select
         priority_id,
-        count(*) as tickets_created,
-        {{ usercom_tickets.count_if('is_open') }} as tickets_open,
-        {{ usercom_tickets.count_if('is_overdue') }} as tickets_overdue,
-        {{ usercom_tickets.count_if('not is_open') }} as tickets_closed,
-        {{ usercom_tickets.count_if('is_sla_breached') }} as tickets_breached,
-        {{ usercom_tickets.on_time_rate('closed_on_time') }} as on_time_rate,
-        {{ usercom_tickets.breach_rate('is_sla_breached', 'is_sla_active') }} as breach_rate,
-        {{ usercom_tickets.reopen_rate('reopen_count', 'first_closed_at') }} as reopen_rate,
-        {{ usercom_tickets.percentile('first_resolution_hours', 0.5) }} as median_resolution_hours,
-        {{ usercom_tickets.percentile('first_resolution_hours', 0.9) }} as p90_resolution_hours,
-        {%- if usercom_tickets.has_business_hours() %}
-        {{ usercom_tickets.percentile('first_resolution_business_hours', 0.5) }} as median_resolution_business_hours,
-        {{ usercom_tickets.percentile('first_resolution_business_hours', 0.9) }} as p90_resolution_business_hours
-        {%- else %}
-        cast(null as {{ usercom_tickets.type_double() }}) as median_resolution_business_hours,
-        cast(null as {{ usercom_tickets.type_double() }}) as p90_resolution_business_hours
-        {%- endif %}
+        {{ usercom_tickets.sla_measures() }}
     from tickets
     group by priority_id
 

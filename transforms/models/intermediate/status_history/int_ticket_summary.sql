@@ -2,8 +2,9 @@
 -- takes from its status intervals and versions, in one aggregate and one join, so the mart joins a
 -- single narrow row per ticket. Status at as_of, last change, time in each status; first and last
 -- close (entering a terminal status from an open one), where the first close time comes from, and
--- how often it was reopened; the SLA target and breach; the latest version up to as_of; the business
--- clock at creation and at the first and last close (null without a business-hours schedule).
+-- how often it was reopened; the SLA target and breach; the latest version up to as_of and the priority
+-- at creation (the first version's); the business clock at creation and at the first and last close
+-- (null without a business-hours schedule).
 --
 -- On the business clock (sla_clock = "business") the breach is the first interval's breach reading
 -- turned into an instant here, once per ticket: the first instant the business clock reads it, and
@@ -98,12 +99,15 @@ per_ticket_breaches as (
 ),
 {%- endif %}
 
+-- the latest version up to as_of; the priority of the first version seen, the one at creation (-1: none)
 last_versions as (
 
-    select versions.ticket_id, max(versions.updated_at) as last_version_at
+    select
+        versions.ticket_id,
+        max(case when versions.updated_at <= policy.as_of then versions.updated_at end) as last_version_at,
+        min(case when versions.version_seq = 1 then coalesce(versions.priority_id, -1) end) as created_priority_id
     from {{ ref('int_ticket_versions') }} as versions
     cross join policy
-    where versions.updated_at <= policy.as_of
     group by versions.ticket_id
 
 )
@@ -128,6 +132,7 @@ select
     {{ tickets }}.created_business_clock_us,
     {{ tickets }}.first_closed_business_clock_us,
     {{ tickets }}.last_closed_business_clock_us,
-    last_versions.last_version_at
+    last_versions.last_version_at,
+    last_versions.created_priority_id
 from {{ tickets }}
 left join last_versions on last_versions.ticket_id = {{ tickets }}.ticket_id
