@@ -25,7 +25,7 @@ from pipelines.runs_table import RUNS_TABLE, append_run_row
 from pipelines.usercom.run.report import RunReport
 
 if TYPE_CHECKING:
-    from pipelines.load import RunSummary
+    from pipelines.job.summary import RunSummary
 
 log = logging.getLogger("usercom.load")
 

@@ -1,4 +1,4 @@
-"""Process-wide setup of a run, made once where a run starts (the command line's `main`, `run_pipeline` for library
+"""Process-wide setup of a run, made once where a run starts (the command line's `main`, `job.run_job` for library
 users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock, and (the
 command line only) SIGTERM stopping a run as Ctrl-C does and dlt's anonymous telemetry off unless configured.
 

@@ -23,7 +23,7 @@ import yaml
 
 from pipelines import parquet_publish
 from pipelines.bi_publish import publish_local_marts
-from pipelines.load import make_pipeline
+from pipelines.job.pipeline import make_pipeline
 from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli
 from transforms import dbt_runner
