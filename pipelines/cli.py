@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.error_text import explain, interruption, signal_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
-from pipelines.run_setup import prepared_run, stop_on_sigterm, telemetry_off_unless_configured, use_system_allocator
+from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from pipelines.usercom.run.progress import ListingProgress
 
 DEMO_TICKETS = 5000
+EXIT_DELETIONS_HELD = 3  # the load and the marts are done; the deletion check was not believed (pipelines/deletions.py)
 
 
 class PrintedSteps:
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     use_system_allocator()
     telemetry_off_unless_configured()
-    stop_on_sigterm()
+    stop_on_signals()
     args.steps = PrintedSteps()
     try:
         return args.command(args)
@@ -86,7 +88,11 @@ def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> int:
         said = (f"the load was committed (run {steps.committed.run_id}, its summary above); this build of the marts "
                 "was not: readers keep the last good one")
     print(f"error: interrupted ({received.name}); {said}", file=sys.stderr)
-    return 128 + received  # as a shell reports a process the signal ended
+    # as a shell reports a process the signal ended; at once: the listings' abandoned threads, dlt's pools and
+    # dbt's output readers are not waited for (nor their words printed), the row and the lock being done
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + received)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -95,8 +101,11 @@ def _run(args: argparse.Namespace) -> int:
     result = run_job(
         _data_dir(args), destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
         transform=not args.no_transform, as_of=args.as_of, policy=args.policy, lock_wait_seconds=args.wait_for_lock,
+        max_unlisted_share=1.0 if args.allow_mass_deletion else None,
         source_overrides={"allow_insecure_http": True} if args.allow_insecure_http else None, events=args.steps,
     )
+    if result.summary.deletions_held:
+        return EXIT_DELETIONS_HELD
     return 2 if args.strict and result.summary.rejected else 0
 
 
@@ -246,6 +255,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="when another run holds the data directory, wait this long for it (default: refuse at once, exit 75)")
     run.add_argument("--allow-insecure-http", action="store_true",
                      help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
+    run.add_argument("--allow-mass-deletion", action="store_true",
+                     help="believe this run's deletion check however many tickets it did not list (sets "
+                          "usercom_max_unlisted_share to 1 for this run; default: more than 0.2 of the live "
+                          "tickets unlisted marks none and exits 3)")
     run.add_argument("--no-transform", action="store_true", help="extract and load only; skip the SLA marts")
     sla(run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.deletion_guard import ALWAYS_ALLOWED, SHARE_SETTING
 from pipelines.job.pipeline import DATASET_NAME, LOCAL_DESTINATIONS
 from pipelines.job.summary import PublishedMarts, RunSummary
 from pipelines.usercom import settings
@@ -55,7 +56,14 @@ def marts_lines(marts: PublishedMarts) -> list[str]:
 
 def _deletion_lines(summary: RunSummary) -> list[str]:
     out = []
-    if summary.report.complete_run is not None:
+    if summary.deletions_held:
+        out.append(f"warning: deletions held: this complete run did not list {summary.deletions_held} of the "
+                   f"{summary.live_tickets} live tickets, more than {SHARE_SETTING} = {summary.max_unlisted_share:g} "
+                   f"allows (beyond {ALWAYS_ALLOWED} tickets): nothing was marked deleted and the run does not count "
+                   "towards the two-run rule. If they really were deleted in User.com, run once with "
+                   f"--allow-mass-deletion (or {SHARE_SETTING.upper()}=1); the next complete run marks them"
+                   + (f"; {summary.tickets_restored} ticket(s) marked deleted came back" if summary.tickets_restored else ""))
+    elif summary.report.complete_run is not None:
         out.append(f"{summary.tickets_deleted} ticket(s) marked deleted (not listed by two complete runs in a row), "
                    f"{summary.tickets_restored} came back")
     else:  # the nightly log says why nothing was marked

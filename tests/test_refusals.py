@@ -24,6 +24,8 @@ FAULTS = [
     ("a memory limit DuckDB refuses", ["--no-transform"], {"USERCOM_DUCKDB_MEMORY_LIMIT": "lots"}, "memory_limit"),
     ("a request rate below zero", ["--no-transform"], {"SOURCES__USERCOM__REQUESTS_PER_SECOND": "-1"},
      "requests_per_second"),
+    ("a deletion guard share above 1", ["--no-transform"], {"USERCOM_MAX_UNLISTED_SHARE": "2"},
+     "usercom_max_unlisted_share"),
     ("an API that fails every request", ["--no-transform"], {"SOURCES__USERCOM__MAX_ATTEMPTS": "2"}, "kept failing"),
 ]
 

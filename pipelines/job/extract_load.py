@@ -35,9 +35,11 @@ def extract_and_load(
     full_refresh: bool,
     source_overrides: dict | None,
     progress: ListingProgress | None,
+    max_unlisted_share: float,
 ) -> RunSummary:
     """Extracts and loads every listed status into `directory`'s pipeline, filling in `report`, then marks deleted
-    tickets. Runs inside a run set up by `pipelines.job.run_job` (the lock held, the allocator chosen)."""
+    tickets, held back by the guard's `max_unlisted_share` (deletions.py). Runs inside a run set up by
+    `pipelines.job.run_job` (the lock held, the allocator chosen)."""
     # here, not at the top: they load pyarrow, after the run chose its allocator
     from pipelines.deletions import Deletions, destination_session
 
@@ -56,7 +58,7 @@ def extract_and_load(
         with database_held_open(directory / DUCKDB_FILE if safety else None):
             resumed = finish_interrupted_run(pipeline)
             extracting = bool(resumed)
-            deletions = Deletions()
+            deletions = Deletions(max_unlisted_share)
             with destination_session(pipeline) as client:
                 before = count_tickets(client)
                 deletions.before_load(client)
@@ -82,7 +84,8 @@ def extract_and_load(
         report=report, seconds=0.0, tickets_before=before, tickets_after=after,
         location=location(directory, destination), load_ids=list(info.loads_ids),
         resumed_load_ids=resumed, tickets_deleted=deleted.marked, tickets_restored=deleted.restored,
-        tickets_unlisted=deleted.unlisted,
+        tickets_unlisted=deleted.unlisted, deletions_held=deleted.held, live_tickets=deleted.live,
+        max_unlisted_share=max_unlisted_share,
     )
 
 
