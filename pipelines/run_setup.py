@@ -7,8 +7,10 @@ Logging is the command line's to set (`pipelines/cli.py`); a library user's own 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +92,9 @@ def stop_on_signals() -> None:
             os._exit(128 + signum)  # the second signal: nothing more to wait for
         received.append(signum)
         stop_requests()
+        # what dlt's pools and dbt's output readers say while they are abandoned is not printed over the bars
+        threading.excepthook = lambda args: None
+        logging.getLogger("dlt").disabled = True
         if signum == signal.SIGTERM:
             raise Terminated("SIGTERM")
         raise KeyboardInterrupt
