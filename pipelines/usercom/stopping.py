@@ -9,13 +9,13 @@ daemon threads: the process does not wait for them).
 from __future__ import annotations
 
 import threading
-import weakref
 
 from pipelines.usercom.errors import UsercomError
 
 _STOPPED = threading.Event()
-_HALTS: weakref.WeakSet[threading.Event] = weakref.WeakSet()
-_LOCK = threading.Lock()
+# the halt events of this run's listings: a list, appended to and copied without a lock (the signal handler runs
+# in the main thread, which may be appending), emptied when the next run starts
+_HALTS: list[threading.Event] = []
 
 
 class RequestsStopped(UsercomError):
@@ -31,6 +31,7 @@ def stop_requests() -> None:
 
 def allow_requests() -> None:
     """Requests may leave again (a new run in the same process)."""
+    _HALTS.clear()
     _STOPPED.clear()
 
 
@@ -41,7 +42,6 @@ def requests_stopped() -> bool:
 
 def register_halt(halt: threading.Event) -> None:
     """`halt` (a listing's) is set by `stop_requests()`, at once when it already was called."""
-    with _LOCK:
-        _HALTS.add(halt)
+    _HALTS.append(halt)
     if _STOPPED.is_set():
         halt.set()
