@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pipelines.error_text import explain, interruption, signal_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return getattr(error, "exit_code", 1)
 
 
-def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> int:
+def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> NoReturn:
     received = signal_of(interrupt)
     if steps.committed is None:
         said = "nothing of this run was committed, the previous data is intact"
