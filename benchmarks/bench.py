@@ -398,7 +398,7 @@ class Bench:
             sandbox.close()
 
     def rate_run(self, sandbox: Sandbox, key: str, env: dict | None = None) -> Run:
-        """One full `run_pipeline` against the rate-limited sandbox (`env` added), recorded as `key`."""
+        """One full `run_job` against the rate-limited sandbox (`env` added), recorded as `key`."""
         # not run again on a busy machine: the run waits on the API's limit far more than on the CPU
         run = self.measure("usercom", sandbox, fresh=True, retry=False, data_dir=self.work / "rate", env=env)
         run.contender = key
@@ -458,7 +458,7 @@ def rate_figures(run: Run) -> dict:
 LABELS = {
     "floor": "floor: fetch + orjson.loads",
     "raw": "sandbox alone: fetch, no parse",
-    "usercom": "usercom (run_pipeline, full)",
+    "usercom": "usercom (run_job, full)",
     "usercom_rerun": "usercom re-run, nothing changed",
     "usercom_rows": "usercom, row by row",
     "rest_api_parquet": "dlt rest_api, parquet files",
@@ -466,7 +466,7 @@ LABELS = {
     "latency_chain": "50ms: longest status alone",
     "latency_usercom": "50ms: usercom, all statuses",
     "floor_1m": "1M: floor",
-    "usercom_1m": "1M: usercom (run_pipeline)",
+    "usercom_1m": "1M: usercom (run_job)",
     "usercom_1m_low_memory": f"1M: usercom, DuckDB limit {LOW_MEMORY_LIMIT}",
 }
 
@@ -566,7 +566,7 @@ def render_rate(bench: Bench) -> list[str]:
     if not runs:
         return []
     lines = ["", f"rate-limited: sandbox allowing {RATE_LIMIT} requests in any 1 s, 429 with Retry-After: {RATE_RETRY_AFTER} "
-                 f"beyond; {RATE_TICKETS:,} tickets, usercom (run_pipeline, full)"]
+                 f"beyond; {RATE_TICKETS:,} tickets, usercom (run_job, full)"]
     header = (f"{'run':<34}{'requests':>9}{'429s':>6}{'share':>7}{'pages':>7}{'wall s':>8}{'minimum s':>11}"
               f"{'x minimum':>11}{'other load':>12}")
     lines += [header, "-" * len(header)]
@@ -580,7 +580,7 @@ def render_rate(bench: Bench) -> list[str]:
         lines.append(_rate_row(f"adaptive, median of {len(good)}", None, medians))
     for run in capped:
         lines.append(_rate_row(f"requests_per_second = {RATE_CAP}", run))
-    lines.append(f"wall s: run_pipeline inside the child; minimum s: pages / {RATE_LIMIT}, pages being the sandbox's "
+    lines.append(f"wall s: run_job inside the child; minimum s: pages / {RATE_LIMIT}, pages being the sandbox's "
                  "successful page answers; share: 429s / requests.")
     return lines
 

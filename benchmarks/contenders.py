@@ -6,9 +6,9 @@ JSON line: `seconds` (wall time of the work itself, imports and interpreter star
 
 Contenders:
   floor              fetch every page of every status + orjson.loads, nothing else
-  usercom            this project: `pipelines.load.run_pipeline` into a fresh data directory
-  usercom_rerun      `run_pipeline` again on a directory already loaded (nothing changed)
-  usercom_rows       `run_pipeline` with `columnar=False`: every page parsed to JSON and flattened row by row
+  usercom            this project: `pipelines.job.run_job` (no marts) into a fresh data directory
+  usercom_rerun      `run_job` again on a directory already loaded (nothing changed)
+  usercom_rows       `run_job` with `columnar=False`: every page parsed to JSON and flattened row by row
   rest_api_defaults  dlt's generic `rest_api` source, all defaults (insert-values into DuckDB)
   rest_api_parquet   the same with `loader_file_format="parquet"`
   chain              one status listing alone, fetched + orjson.loads (the latency check's yardstick)
@@ -84,14 +84,15 @@ def raw(base_url: str) -> dict:
 
 
 def usercom(base_url: str, data_dir: Path, columnar: bool = True) -> dict:
-    from pipelines.load import run_pipeline
+    from pipelines.job import run_job
     from pipelines.run_setup import use_system_allocator
 
     use_system_allocator()  # as a run starts; then the source's modules load before the clock, as other imports do
     import pipelines.usercom.source  # noqa: F401
 
     started = time.perf_counter()
-    summary = run_pipeline(data_dir, source_overrides={"api_key": _key(), "base_url": base_url, "columnar": columnar})
+    overrides = {"api_key": _key(), "base_url": base_url, "columnar": columnar}
+    summary = run_job(data_dir, transform=False, source_overrides=overrides).summary
     seconds = time.perf_counter() - started
     listings = summary.report.listings.values()
     return {

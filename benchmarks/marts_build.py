@@ -65,7 +65,7 @@ def build_once(which: str, data_dir: Path) -> dict:
     else:
         import duckdb
 
-        from pipelines.load import make_pipeline
+        from pipelines.job.pipeline import make_pipeline
         from pipelines.parquet_publish import publish_parquet
         from transforms.catalog import mart_names
 

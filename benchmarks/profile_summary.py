@@ -63,12 +63,12 @@ CATEGORIES = (
 
 
 def _importing(stack: str) -> bool:
-    """A sample outside the measured work: the child importing modules before `run_pipeline` starts.
+    """A sample outside the measured work: the child importing modules before `run_job` starts.
 
-    Worker threads (dlt's extract and load pools) always count; the main thread only inside `run_pipeline`.
+    Worker threads (dlt's extract and load pools) always count; the main thread only inside `run_job`.
     """
     first = stack.split(";", 1)[0]
-    return "_bootstrap" not in first and "run_pipeline (" not in stack
+    return "_bootstrap" not in first and "run_job (" not in stack
 
 
 def categories(path: str) -> dict[str, float]:

@@ -4,7 +4,7 @@
     python -m benchmarks.soak --tickets 100000    # smaller
 
 The sandbox runs in its own process with latency, a share of 5xx answers and periodic 429s; the
-pipeline runs here, as `run_pipeline` does it every night. Afterwards DuckDB must hold each generated
+pipeline runs here, as `run_job` does it every night. Afterwards DuckDB must hold each generated
 ticket once (ids 1..N) and exactly as many child rows as the generator made. Prints tickets, retries,
 wall time and peak RSS of both processes; exits 1 when a check fails. Not part of `make test`.
 """
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.load import DUCKDB_FILE, run_pipeline
+from pipelines.job import run_job
+from pipelines.job.pipeline import DUCKDB_FILE
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.sandbox.generate import iter_tickets
 
@@ -63,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base_url = json.loads(sandbox.stdout.readline())["base_url"]
         started = time.perf_counter()
-        summary = run_pipeline(directory, full_refresh=True, source_overrides={
+        summary = run_job(directory, transform=False, full_refresh=True, source_overrides={
             "api_key": SANDBOX_API_KEY, "base_url": base_url, "max_attempts": 12, "backoff_base_seconds": 0.05,
-            "max_total_wait_seconds": 120.0})
+            "max_total_wait_seconds": 120.0}).summary
         seconds = time.perf_counter() - started
         sandbox.stdin.write("stats\n")
         sandbox.stdin.flush()

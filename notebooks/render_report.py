@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", help="folder for sla_overview.html (default: <data dir>/reports)")
     args = parser.parse_args(argv)
     if not (args.database and args.out_dir):
-        from pipelines.load import data_dir
+        from pipelines.job.pipeline import data_dir
 
         directory = data_dir()
     database = Path(args.database).absolute() if args.database else directory / "tickets.duckdb"

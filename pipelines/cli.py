@@ -4,20 +4,56 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from pipelines.error_text import explain, interruption, signal_of
-from pipelines.load import DUCKDB_FILE, LOCAL_DESTINATIONS, RunSummary, data_dir, extract_and_load
-from pipelines.run_setup import prepared_run, stop_on_sigterm, telemetry_off_unless_configured, use_system_allocator
+from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
+from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments
-from pipelines.terminal_progress import run_progress
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
+if TYPE_CHECKING:
+    from pipelines.job.summary import PublishedMarts, RunSummary
+    from pipelines.usercom.run.progress import ListingProgress
+
 DEMO_TICKETS = 5000
+EXIT_DELETIONS_HELD = 3  # the load and the marts are done; the deletion check was not believed (pipelines/deletions.py)
+
+
+class PrintedSteps:
+    """The job's steps as the command line prints them: bars (or log lines) while extracting, the summary once the
+    load is committed, the marts once published. Remembers what was committed, for the interrupted message."""
+
+    def __init__(self) -> None:
+        self.committed: RunSummary | None = None
+
+    @contextmanager
+    def extracting(self) -> Iterator[ListingProgress]:
+        """Live bars in a terminal, log lines in a pipe."""
+        from pipelines.terminal_progress import run_progress
+
+        with run_progress() as progress:
+            yield progress
+
+    def loaded(self, summary: RunSummary) -> None:
+        """Prints the load's summary."""
+        from pipelines.summary_text import summary_lines
+
+        self.committed = summary
+        print("\n".join(summary_lines(summary)), flush=True)
+
+    def published(self, marts: PublishedMarts) -> None:
+        """Prints what was built and where readers find it."""
+        from pipelines.summary_text import marts_lines
+
+        print("\n".join(marts_lines(marts)), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,47 +64,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     use_system_allocator()
     telemetry_off_unless_configured()
-    stop_on_sigterm()
+    stop_on_signals()
+    args.steps = PrintedSteps()
     try:
         return args.command(args)
     except KeyboardInterrupt as interrupt:
-        return _interrupted(interrupt)
+        return _interrupted(interrupt, args.steps)
     except Exception as error:  # one clear line, never a traceback, for the nightly job's log
         interrupt = interruption(error)  # dlt hands an interrupt of its steps on inside its own exception
         if interrupt is not None:
-            return _interrupted(interrupt)
+            return _interrupted(interrupt, args.steps)
         print(f"error: {explain(error)}", file=sys.stderr)
         if args.verbose:
             raise
         return getattr(error, "exit_code", 1)
 
 
-def _interrupted(interrupt: KeyboardInterrupt) -> int:
+def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> NoReturn:
     received = signal_of(interrupt)
-    print(f"error: interrupted ({received.name}); nothing of this run was committed, the previous data is intact",
-          file=sys.stderr)
-    return 128 + received  # as a shell reports a process the signal ended
+    if steps.committed is None:
+        said = "nothing of this run was committed, the previous data is intact"
+    else:
+        said = (f"the load was committed (run {steps.committed.run_id}, its summary above); this build of the marts "
+                "was not: readers keep the last good one")
+    print(f"error: interrupted ({received.name}); {said}", file=sys.stderr)
+    # as a shell reports a process the signal ended; at once: the listings' abandoned threads, dlt's pools and
+    # dbt's output readers are not waited for (nor their words printed), the row and the lock being done
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + received)
 
 
 def _run(args: argparse.Namespace) -> int:
-    directory = _data_dir(args)
-    statuses = _statuses(args.statuses)
-    overrides = {"allow_insecure_http": True} if args.allow_insecure_http else None
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not args.no_transform:  # a destination the marts cannot be built on, or a bad policy, is refused before loading
-        _check_marts_destination(directory, args.destination)
-        _check_policy(args.policy)
-    # one lock over load and transforms: a second run waits or refuses before touching anything
-    with prepared_run(directory, args.wait_for_lock):
-        with run_progress() as progress:
-            summary = extract_and_load(
-                directory, destination=args.destination, statuses=statuses, full_refresh=args.full_refresh,
-                source_overrides=overrides, progress=progress,
-            )
-        _print_summary(summary)
-        if not args.no_transform:
-            _build_marts(directory, args.destination, args.as_of, args.policy)
-    return 2 if args.strict and summary.rejected else 0
+    from pipelines.job import run_job
+
+    result = run_job(
+        _data_dir(args), destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
+        transform=not args.no_transform, as_of=args.as_of, policy=args.policy, lock_wait_seconds=args.wait_for_lock,
+        max_unlisted_share=1.0 if args.allow_mass_deletion else None,
+        source_overrides={"allow_insecure_http": True} if args.allow_insecure_http else None, events=args.steps,
+    )
+    if result.summary.deletions_held:
+        return EXIT_DELETIONS_HELD
+    return 2 if args.strict and result.summary.rejected else 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -89,14 +127,17 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
+    from pipelines.job.publish import build_and_publish
+
     directory = _loaded_dir(args)
     with prepared_run(directory, args.wait_for_lock):  # a nightly run may be writing
-        _build_marts(directory, args.destination, args.as_of, args.policy)
+        args.steps.published(build_and_publish(directory, args.destination, args.as_of,
+                                               Path(args.policy) if args.policy else None))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pipelines.load import make_pipeline
+    from pipelines.job.pipeline import make_pipeline
     from transforms.report import render_sla_report
 
     print(render_sla_report(make_pipeline(_loaded_dir(args), args.destination)))
@@ -127,54 +168,19 @@ def _loaded_dir(args: argparse.Namespace) -> Path:
     return directory
 
 
-def _check_marts_destination(directory: Path, destination: str) -> None:
-    from pipelines.load import make_pipeline
-    from transforms import warehouse
-
-    warehouse.check_supported(warehouse.destination_type(make_pipeline(directory, destination)))
-
-
-def _check_policy(policy: str | None) -> None:
-    from transforms.policy import load_policy
-
-    load_policy(Path(policy) if policy else None)  # raises PolicyError naming the setting and the fix
-
-
-def _build_marts(directory: Path, destination: str, as_of: datetime | None, policy: str | None) -> None:
-    from pipelines.load import make_pipeline
-    from transforms.build import build_marts
-
-    result = build_marts(make_pipeline(directory, destination), as_of=as_of, policy_path=Path(policy) if policy else None)
-    where = f"schema {result.schema}" + ("" if destination in LOCAL_DESTINATIONS else f" on {destination}")
-    print(f"built {len(result.models)} models into {where} as of {result.as_of.isoformat()}, "
-          f"{result.tests_passed} data tests passed, in {result.seconds:.1f} s")
-    if destination in LOCAL_DESTINATIONS:
-        from pipelines.marts_publish import publish_build
-
-        build = publish_build(directory, directory / DUCKDB_FILE)  # raises PublishError: readers keep the last build
-        print(f"marts published to {build.marts_dir} (build {build.build_id})")
-        print(f"BI snapshot of the marts: {build.snapshot} (open it read-only; it moves to each build with the marts)")
-
-
 def _demo(args: argparse.Namespace) -> int:
+    from pipelines.job import run_job
+    from pipelines.job.pipeline import make_pipeline
     from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
     from pipelines.sandbox.generate import DEFAULT_NOW
-
-    directory = _data_dir(args)
-    as_of = args.as_of or DEFAULT_NOW  # the sandbox's tickets are generated up to this moment
-    with prepared_run(directory):  # like `run`: one at a time, files for their owner only
-        with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
-            print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}")
-            with run_progress() as progress:
-                summary = extract_and_load(
-                    directory, destination=args.destination, full_refresh=True,
-                    source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, progress=progress,
-                )
-        _print_summary(summary)
-        _build_marts(directory, args.destination, as_of, args.policy)
-    from pipelines.load import make_pipeline
     from transforms.report import render_sla_report
 
+    directory = _data_dir(args)
+    with SandboxServer(SandboxOptions(tickets=args.tickets)) as server:
+        print(f"sandbox User.com API with {args.tickets} tickets on {server.base_url}", flush=True)
+        run_job(directory, destination=args.destination, full_refresh=True, policy=args.policy,
+                as_of=args.as_of or DEFAULT_NOW,  # the sandbox's tickets are generated up to this moment
+                source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url}, events=args.steps)
     print(render_sla_report(make_pipeline(directory, args.destination)))
     return 0
 
@@ -189,10 +195,6 @@ def _sandbox(args: argparse.Namespace) -> int:
         raise UsercomError(str(error)) from None
     serve(options, host=args.host, port=args.port)
     return 0
-
-
-def _print_summary(summary: RunSummary) -> None:
-    print("\n".join(summary.lines()))
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -254,6 +256,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="when another run holds the data directory, wait this long for it (default: refuse at once, exit 75)")
     run.add_argument("--allow-insecure-http", action="store_true",
                      help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
+    run.add_argument("--allow-mass-deletion", action="store_true",
+                     help="believe this run's deletion check however many tickets it did not list (sets "
+                          "usercom_max_unlisted_share to 1 for this run; default: more than 0.2 of the live "
+                          "tickets unlisted marks none and exits 3)")
     run.add_argument("--no-transform", action="store_true", help="extract and load only; skip the SLA marts")
     sla(run)
 

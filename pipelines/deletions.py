@@ -11,6 +11,13 @@ nothing is marked on older evidence and the count starts again. A ticket listed 
 set here) and leaves the candidates. A run of some statuses marks nothing and is not one of the two; a failed run
 never gets here.
 
+A guard against mass disappearance: a complete run that did not list more than `usercom_max_unlisted_share` of the
+live tickets (beyond those the complete run before already missed, and beyond a handful) is not believed. An API
+that lists a tenth of an account for a night (a token with a narrower scope, a filter or paging fault) would
+otherwise have the next such night mark nine tenths deleted. Such a run marks nothing, adds no candidate and does
+not count towards the two-run rule: the candidates of the complete run before carry over as if it had not run;
+the tickets it listed are live as in any run. The summary, the run log (`deletions_held`) and the exit code say so.
+
 It reads the ids of the live tickets and writes only the few that change, in one transaction of the destination's
 sql_client after the load: a check that fails leaves the marks as they were, and the load stays done.
 """
@@ -30,6 +37,7 @@ import pyarrow as pa
 from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.sql_client import SqlClientBase
 
+from pipelines.deletion_guard import ALWAYS_ALLOWED, MAX_UNLISTED_SHARE, SHARE_SETTING
 from pipelines.usercom import settings as s
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.flatten.numpy_arrays import numbers
@@ -48,6 +56,8 @@ class DeletionCheck:
     marked: int = 0  # tickets marked deleted by this run: two complete runs in a row did not list them
     restored: int = 0  # tickets marked deleted before that this run listed again
     unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
+    held: int = 0  # live tickets this complete run did not list, too many to believe: nothing marked (the guard)
+    live: int = 0  # live tickets before the check of a complete run
 
 
 @contextmanager
@@ -65,8 +75,10 @@ def destination_session(pipeline: dlt.Pipeline) -> Iterator[SqlJobClientBase | N
 class Deletions:
     """`before_load(client)` before the run loads, then `after_load(client, ...)` once the load is done."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_unlisted_share: float = MAX_UNLISTED_SHARE) -> None:
+        """`max_unlisted_share`: the share of live tickets a complete run may newly leave unlisted (see the guard)."""
         self._deleted_before = _NO_IDS
+        self._max_share = max_unlisted_share
 
     def before_load(self, client: SqlJobClientBase | None) -> None:
         """Remembers which tickets were marked deleted: a changed one listed again comes back unmarked from the
@@ -103,16 +115,26 @@ class Deletions:
                            keep=lambda live: ~_among(live, listed))
             missed_before = _among(missing, _ids(sql, f"SELECT id FROM {unlisted} WHERE complete_run = {complete_run - 1}"))
             to_mark, waiting = missing[missed_before], missing[~missed_before]
-            check.marked, check.unlisted = len(to_mark), len(waiting)
-        else:
+            check.live = int(sql.execute_sql(f"SELECT count(*) FROM {tickets} WHERE {s.DELETED_AT} IS NULL")[0][0])
+            if len(waiting) > max(ALWAYS_ALLOWED, self._max_share * check.live):
+                check.held = len(missing)
+            else:
+                check.marked, check.unlisted = len(to_mark), len(waiting)
+        if complete_run is None or check.held:
             candidates = _ids(sql, f"SELECT id FROM {unlisted}")
             seen_again = candidates[_among(candidates, listed)]
         with sql.begin_transaction():
             for ids in _chunks(back):
                 sql.execute_sql(f"UPDATE {tickets} SET {s.DELETED_AT} = NULL WHERE id IN ({ids})")
-            if complete_run is None:  # a run of some statuses: the candidates it listed are live
+            if complete_run is None or check.held:  # the candidates it listed are live; the others wait as they were
                 for ids in _chunks(seen_again):
                     sql.execute_sql(f"DELETE FROM {unlisted} WHERE id IN ({ids})")
+                if check.held:  # not one of the two: the complete run before stays the last that counted
+                    sql.execute_sql(f"UPDATE {unlisted} SET complete_run = {complete_run} "
+                                    f"WHERE complete_run = {complete_run - 1}")
+                    log.warning("complete run %s did not list %d of %d live tickets: more than %s = %g allows; "
+                                "nothing was marked deleted", complete_run, check.held, check.live, SHARE_SETTING,
+                                self._max_share)
                 return check
             for ids in _chunks(to_mark):
                 sql.execute_sql(f"UPDATE {tickets} SET {s.DELETED_AT} = %s WHERE id IN ({ids})", run_at)

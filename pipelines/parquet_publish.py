@@ -2,7 +2,7 @@
 written under a temporary name in the same folder and moved into place with `os.replace`, so a reader sees
 either the previous file or the new one, never half a file.
 
-Two callers: the raw tables after a `--destination parquet` run (load.py: dlt's filesystem destination cannot
+Two callers: the raw tables after a `--destination parquet` run (job/raw_parquet.py: dlt's filesystem destination cannot
 merge plain Parquet, so the merge happens in DuckDB and the current state is published), and the marts after
 a tested build (bi_publish.py).
 """

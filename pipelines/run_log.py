@@ -25,7 +25,7 @@ from pipelines.runs_table import RUNS_TABLE, append_run_row
 from pipelines.usercom.run.report import RunReport
 
 if TYPE_CHECKING:
-    from pipelines.load import RunSummary
+    from pipelines.job.summary import RunSummary
 
 log = logging.getLogger("usercom.load")
 
@@ -55,7 +55,7 @@ class RunLog:
         listings = summary.report.listings.values()
         self._write("ok", pages=sum(x.pages for x in listings), tickets_received=sum(x.received for x in listings),
                     tickets_loaded=sum(x.kept for x in listings), tickets_rejected=summary.rejected,
-                    tickets_deleted=summary.tickets_deleted, error=None)
+                    tickets_deleted=summary.tickets_deleted, deletions_held=summary.deletions_held, error=None)
 
     def failed(self, error: BaseException) -> None:
         """Writes the row of a run that ended with `error`: what it had received, nothing loaded, and why, one line."""
@@ -65,7 +65,7 @@ class RunLog:
                else explain(error))
         self._write("interrupted" if interrupt is not None else "failed", pages=so_far.pages,
                     tickets_received=so_far.received, tickets_loaded=0, tickets_rejected=0, tickets_deleted=0,
-                    error=one_line(why, self._secrets))
+                    deletions_held=0, error=one_line(why, self._secrets))
 
     def _write(self, outcome: str, **figures: object) -> None:
         so_far = self.report.requests_so_far()

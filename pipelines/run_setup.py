@@ -1,14 +1,16 @@
-"""Process-wide setup of a run, made once where a run starts (the command line's `main`, `run_pipeline` for library
+"""Process-wide setup of a run, made once where a run starts (the command line's `main`, `job.run_job` for library
 users), never on import: Arrow's allocator, files private to their owner, the data directory's run lock, and (the
-command line only) SIGTERM stopping a run as Ctrl-C does and dlt's anonymous telemetry off unless configured.
+command line only) Ctrl-C and SIGTERM stopping a run at once and dlt's anonymous telemetry off unless configured.
 
 Logging is the command line's to set (`pipelines/cli.py`); a library user's own logging configuration is kept.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,13 +75,29 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
-def stop_on_sigterm() -> None:
-    """From now on SIGTERM raises `Terminated` in the main thread, as Ctrl-C raises KeyboardInterrupt: the run ends
-    through its error path (its row in the run log says `interrupted`) instead of vanishing mid-step. The command
-    line's choice; a library user's own handler is left alone. dlt keeps it as the second signal's handler while it
-    intercepts signals around its normalize and load steps (the first one stops those steps at their next check)."""
+def stop_on_signals() -> None:
+    """From now on Ctrl-C (SIGINT) and SIGTERM stop the run at once: no request leaves after the signal (the
+    listings' threads are abandoned with their request in flight: usercom/stopping.py), and `KeyboardInterrupt`
+    (`Terminated` for SIGTERM) is raised in the main thread, so the run ends through its error path (its row in
+    the run log says `interrupted`, the lock is released). A second signal ends the process at once, without a
+    traceback. The command line's choice; a library user's own handlers are left alone. dlt keeps this as the
+    second signal's handler while it intercepts signals around its normalize and load steps (the first one stops
+    those steps at their next check)."""
+    from pipelines.usercom.stopping import stop_requests
 
-    def terminate(signum: int, frame: object) -> None:
-        raise Terminated("SIGTERM")
+    received: list[int] = []
 
-    signal.signal(signal.SIGTERM, terminate)
+    def stop(signum: int, frame: object) -> None:
+        if received:
+            os._exit(128 + signum)  # the second signal: nothing more to wait for
+        received.append(signum)
+        stop_requests()
+        # what dlt's pools and dbt's output readers say while they are abandoned is not printed over the bars
+        threading.excepthook = lambda args: None
+        logging.getLogger("dlt").disabled = True
+        if signum == signal.SIGTERM:
+            raise Terminated("SIGTERM")
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)

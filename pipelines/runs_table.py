@@ -36,6 +36,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("tickets_loaded", "bigint", "new or changed tickets loaded (0 for a run that did not end ok)"),
     ("tickets_rejected", "bigint", "tickets that went to tickets_rejected"),
     ("tickets_deleted", "bigint", "tickets marked deleted by this run"),
+    ("deletions_held", "bigint", "live tickets a complete run did not list, too many to believe: none marked deleted "
+                                 "(the guard against mass disappearance); 0 otherwise"),
     ("retries", "bigint", "requests tried again (429, 5xx, network errors, bodies cut short)"),
     ("throttled", "bigint", "answers that were the API throttling (429, or 401 once the key had worked)"),
     ("seconds", "double", "the run's duration"),

@@ -73,9 +73,14 @@ class SafetyCopy:
 
 def failed_while_loading(error: BaseException) -> bool:
     """Whether `error` came from dlt's load step (the only step that writes to the destination)."""
+    return failed_in_step(error, "load")
+
+
+def failed_in_step(error: BaseException, step: str) -> bool:
+    """Whether `error` came from dlt's step `step` (extract, normalize, load)."""
     current: BaseException | None = error
     while current is not None:
-        if isinstance(current, PipelineStepFailed) and current.step == "load":
+        if isinstance(current, PipelineStepFailed) and current.step == step:
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.load import DUCKDB_FILE, RunSummary, run_pipeline
+from pipelines.job import RunSummary, run_job
+from pipelines.job.pipeline import DUCKDB_FILE
 from pipelines.sandbox import SANDBOX_API_KEY, SandboxOptions, SandboxServer
 from tests.postgres_server import PostgresServer
 
@@ -64,9 +65,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def run(server: SandboxServer, directory: Path, **kwargs) -> RunSummary:
-    """Runs the real pipeline against `server`, with fast retries unless overridden."""
+    """Runs the real job's extract and load (no marts) against `server`, with fast retries unless overridden."""
     overrides = {"api_key": SANDBOX_API_KEY, "base_url": server.base_url, **FAST_RETRY, **kwargs.pop("source", {})}
-    return run_pipeline(directory, source_overrides=overrides, **kwargs)
+    return run_job(directory, source_overrides=overrides, transform=False, **kwargs).summary
 
 
 def query(directory: Path, sql: str) -> list[tuple]:

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.summary_text import summary_lines
 from pipelines.usercom.errors import UsercomPaginationError
 from pipelines.usercom.http.client import TicketsClient
 from tests.conftest import page, query, run, seed_tickets
@@ -42,7 +43,7 @@ def test_a_last_page_next_that_answers_404_ends_the_listing_once_every_ticket_of
     assert_tickets_equal(data_dir, server.tickets())
     assert server.stats["past_the_end"] == 4  # one 404 per status listing
     assert all(x.ended_on_404 and "cursor=" in x.ended_on_404 for x in summary.report.listings.values())
-    assert sum("`next` link answered 404 after every ticket" in line for line in summary.lines()) == 4
+    assert sum("`next` link answered 404 after every ticket" in line for line in summary_lines(summary)) == 4
 
 
 def test_a_next_that_answers_404_short_of_count_fails_naming_the_link_and_keeps_the_data(scripted, data_dir):
@@ -112,7 +113,7 @@ def test_short_401_windows_after_bursts_are_ridden_out_once_the_key_was_accepted
     assert server.stats["unauthorized_burst"] >= 1
     assert summary.report.throttles >= server.stats["unauthorized_burst"]
     assert summary.report.paced_at is not None  # the run slowed itself down after the first burst
-    assert any("the API throttled" in line for line in summary.lines())
+    assert any("the API throttled" in line for line in summary_lines(summary))
     assert_tickets_equal(data_dir, server.tickets())
 
 
@@ -174,7 +175,7 @@ def test_an_ignored_status_filter_is_noticed_and_every_ticket_is_listed_once(san
     assert sum(per_status.values()) == 8 + 3  # one listing of 8 pages; the three others stop after their first page
     assert sorted(per_status.values()) == [1, 1, 1, 8]
     assert summary.report.filter_ignored is not None and summary.report.repeated == 0
-    lines = summary.lines()
+    lines = summary_lines(summary)
     assert any("ignored the status filter" in line and "once, without it" in line for line in lines)
     assert any(line.startswith("all ") for line in lines)
 

@@ -13,7 +13,8 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.load import make_pipeline
+from pipelines.job.pipeline import make_pipeline
+from pipelines.summary_text import summary_lines
 from pipelines.usercom.errors import UsercomError
 from tests.conftest import query, run, seed_tickets
 from tests.test_transforms import rows
@@ -60,13 +61,13 @@ def test_a_deleted_ticket_is_marked_by_the_second_complete_run_that_does_not_lis
     assert deleted_at(data_dir) == {} and first.tickets_deleted == 0 and first.tickets_unlisted == 1
     assert unlisted(data_dir) == [gone["id"]]
     assert "1 ticket(s) not listed by this run: marked deleted if the next complete run does not list them either" \
-        in first.lines()
+        in summary_lines(first)
 
     second, started, ended = timed_run(server, data_dir)
     marks = deleted_at(data_dir)
     assert list(marks) == [gone["id"]] and started <= marks[gone["id"]] <= ended  # when the confirming run started
     assert (second.tickets_deleted, second.tickets_restored, second.tickets_unlisted) == (1, 0, 0)
-    assert f"1 {MARKED}, 0 came back" in second.lines()
+    assert f"1 {MARKED}, 0 came back" in summary_lines(second)
     # marked, not removed: the ticket keeps its row and child rows
     assert query(data_dir, "SELECT count(*) FROM usercom.tickets") == [(300,)]
     assert query(data_dir, f"SELECT count(*) FROM usercom.tickets__status_history WHERE ticket_id = {gone['id']}") == [
@@ -127,7 +128,7 @@ def test_a_deleted_ticket_listed_again_is_live_again_changed_or_not(sandbox, dat
 
     assert deleted_at(data_dir) == {}
     assert (back.tickets_deleted, back.tickets_restored) == (0, 2)
-    assert f"0 {MARKED}, 2 came back" in back.lines()
+    assert f"0 {MARKED}, 2 came back" in summary_lines(back)
     assert sum(x.kept for x in back.report.listings.values()) == 1  # only the renamed one was loaded
     assert query(data_dir, f"SELECT name FROM usercom.tickets WHERE id = {changed['id']}") == [("back, and renamed",)]
 
@@ -141,11 +142,11 @@ def test_a_run_of_some_statuses_marks_nothing_and_is_not_one_of_the_two(sandbox,
     subset = run(server, data_dir, statuses=["active", "closed", "archived"])
     assert subset.report.complete_run is None
     assert (subset.tickets_deleted, subset.tickets_unlisted) == (0, 0) and unlisted(data_dir) == []
-    assert "deletions not checked: this run did not list every status to its end" in subset.lines()
+    assert "deletions not checked: this run did not list every status to its end" in summary_lines(subset)
 
     first_complete = run(server, data_dir)
     assert first_complete.tickets_unlisted == 1 and deleted_at(data_dir) == {}  # one complete run missed it, not two
-    assert f"0 {MARKED}, 0 came back" in first_complete.lines()  # checked, and the log says so
+    assert f"0 {MARKED}, 0 came back" in summary_lines(first_complete)  # checked, and the log says so
     assert first_complete.report.complete_run == 2  # the subset run was not counted
 
     second_complete = run(server, data_dir)

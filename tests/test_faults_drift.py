@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.summary_text import summary_lines
 from tests.conftest import query, run, seed_tickets
 from tests.test_http_contract import cli
 
@@ -105,7 +106,7 @@ def test_fields_that_change_type_between_pages_are_loaded_faithfully_or_rejected
         ("20", "field `Priority__id` would be stored as column `priority__id`, which another field fills"),
     ]
     assert json.loads(rejected[2][2])["Priority"] == {"id": 9}
-    assert any("3 rejected" in line for line in summary.lines())
+    assert any("3 rejected" in line for line in summary_lines(summary))
 
 
 def test_a_field_that_changes_type_between_runs_keeps_its_column_and_the_new_kind_gets_a_variant(sandbox, data_dir):

@@ -16,6 +16,7 @@ from email.utils import formatdate
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.summary_text import summary_lines
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.http.read_ahead import ReadAheads
 from tests.conftest import ScriptedAPI, page, query, run
@@ -157,7 +158,7 @@ def test_count_that_changes_between_pages_is_reported_and_every_ticket_is_loaded
     assert_tickets_equal(data_dir, server.tickets())
     closed = summary.report.listings["closed"]
     assert closed.api_count_last == closed.api_count + 7 * (closed.pages - 1)
-    assert any("count changed from" in line and "closed" in line for line in summary.lines())
+    assert any("count changed from" in line and "closed" in line for line in summary_lines(summary))
 
 
 def test_an_empty_page_that_links_onwards_is_followed_and_nothing_is_missed(sandbox, data_dir):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.load import make_pipeline
+from pipelines.job.pipeline import make_pipeline
 from tests.test_postgres import build_hand_made
 from tests.test_transforms import DELETED, HISTORY_VERSIONS, POLICY, TICKETS, build, rows, sla_table_lines, utc, write_raw_tables
 from transforms.policy import load_policy

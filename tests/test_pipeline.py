@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
+from pipelines.summary_text import summary_lines
 from pipelines.usercom.errors import UsercomConfigError
 from tests.conftest import query, run, seed_tickets
 
@@ -293,7 +294,7 @@ def test_ticket_that_cannot_be_typed_goes_to_rejects_with_its_raw_json_and_reaso
         ("3", "field `updated_at`: yesterday is not an ISO 8601 timestamp"),
     ]
     assert '"due_date":"next tuesday"' in rejected[0][2]
-    assert any("rejected" in line for line in summary.lines())
+    assert any("rejected" in line for line in summary_lines(summary))
 
 
 def test_a_rerun_of_rejected_tickets_does_not_duplicate_them(sandbox, data_dir):
@@ -323,10 +324,10 @@ def test_a_run_keeps_pandas_out_and_arrow_on_the_system_allocator(sandbox, data_
     # pyarrow imports pandas (31 MB resident, 0.2-0.5 s) on its first `pa.array`, `pa.scalar` or `to_numpy`;
     # the columnar path goes through buffers instead. Arrow's mimalloc pool kept freed pages in idle threads.
     server = sandbox(tickets=300)
-    # the allocator is chosen where the run starts (run_pipeline, the command line), not on import
+    # the allocator is chosen where the run starts (run_job, the command line), not on import
     script = ("import sys, pathlib\n"
-              "from pipelines.load import run_pipeline\n"
-              "summary = run_pipeline(pathlib.Path(sys.argv[1]))\n"
+              "from pipelines.job import run_job\n"
+              "summary = run_job(pathlib.Path(sys.argv[1]), transform=False).summary\n"
               "import pyarrow as pa\n"
               "listings = summary.report.listings.values()\n"
               "print(sum(x.kept for x in listings), sum(x.pages_row_by_row for x in listings), 'pandas' in sys.modules, "

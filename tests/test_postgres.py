@@ -15,7 +15,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from pipelines.load import make_pipeline
+from pipelines.job.pipeline import make_pipeline
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.sandbox.generate import DEFAULT_NOW
 from tests.conftest import run

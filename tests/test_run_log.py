@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.error_text import one_line
-from pipelines.load import RunSummary, make_pipeline, run_pipeline
+from pipelines.job import RunSummary, run_job
+from pipelines.job.pipeline import make_pipeline
 from pipelines.run_log import RunLog
 from pipelines.runs_table import COLUMNS, RUNS_TABLE
 from pipelines.sandbox import SANDBOX_API_KEY
@@ -220,7 +221,7 @@ def test_a_run_log_table_that_refuses_the_row_does_not_fail_a_good_run(sandbox, 
 
 def test_a_run_refused_for_its_configuration_still_writes_its_row(data_dir):
     with pytest.raises(UsercomConfigError, match="Missing the User.com API key"):
-        run_pipeline(data_dir, source_overrides={"base_url": "http://127.0.0.1:9/api/public/", "api_key": ""})
+        run_job(data_dir, transform=False, source_overrides={"base_url": "http://127.0.0.1:9/api/public/", "api_key": ""})
     (row,) = runs(data_dir)
     assert (row["outcome"], row["pages"], row["tickets_received"]) == ("failed", 0, 0)
     assert row["error"].startswith("Missing the User.com API key")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.load import run_pipeline
+from pipelines.job import run_job
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.source import usercom
@@ -65,7 +65,7 @@ def test_api_key_is_never_in_an_error_even_when_the_server_echoes_it(scripted, t
     api = scripted()
     api.pages["/api/public/tickets/"] = (400, {"detail": f"bad request with Authorization: Token {REAL_LOOKING_KEY}"})
     with pytest.raises(Exception) as failure:
-        run_pipeline(tmp_path / "data", statuses=["active"],
+        run_job(tmp_path / "data", transform=False, statuses=["active"],
                      source_overrides={"api_key": REAL_LOOKING_KEY, "base_url": api.base_url, **FAST_RETRY})
     assert "answered 400" in str(failure.value) and "Token ***" in str(failure.value)
     assert REAL_LOOKING_KEY not in str(failure.value) and files_holding(tmp_path, REAL_LOOKING_KEY) == []
@@ -114,7 +114,7 @@ def test_a_next_link_that_downgrades_https_to_another_scheme_or_port_is_refused(
     for target in targets:
         api.pages["/api/public/tickets/"] = (200, page([], target))
         with pytest.raises(Exception) as failure:
-            run_pipeline(data_dir, statuses=["active"],
+            run_job(data_dir, transform=False, statuses=["active"],
                          source_overrides={"api_key": REAL_LOOKING_KEY, "base_url": api.base_url, **FAST_RETRY})
         assert "Refused to follow `next`" in str(failure.value)
     assert all(r["path"].startswith("/api/public/tickets/?status=active") for r in api.requests)
@@ -126,7 +126,8 @@ def test_duckdb_file_parquet_and_state_are_readable_by_the_owner_only(sandbox, t
     data = tmp_path / "data"
     before = os.umask(0o022)  # a usual umask: files would be world-readable
     try:
-        run_pipeline(data, destination="parquet", source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url})
+        run_job(data, transform=False, destination="parquet",
+                source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url})
         assert os.umask(0o022) == 0o022  # the run put the caller's umask back
     finally:
         os.umask(before)
@@ -144,7 +145,7 @@ def test_a_loose_local_secrets_file_is_warned_about(sandbox, tmp_path, monkeypat
     secrets.chmod(0o644)
     server = sandbox(tickets=10)
     with caplog.at_level(logging.WARNING, logger="usercom.load"):
-        run_pipeline(tmp_path / "data", source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url})
+        run_job(tmp_path / "data", transform=False, source_overrides={"api_key": SANDBOX_API_KEY, "base_url": server.base_url})
     assert "secrets.toml can be read by other users" in caplog.text and "chmod 600" in caplog.text
     assert "x\"" not in caplog.text
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from pipelines import parquet_publish
-from pipelines.load import make_pipeline
+from pipelines.job.pipeline import make_pipeline
 from pipelines.marts_publish import publish_local_marts
 from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli

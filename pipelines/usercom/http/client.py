@@ -29,6 +29,7 @@ from pipelines.usercom.http.read_ahead import ReadAheads
 from pipelines.usercom.http.retries import NETWORK_ERRORS, RetryPolicy, parse_retry_after, worth_retrying
 from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import checked_next, origin, redact_url
+from pipelines.usercom.stopping import requests_stopped
 
 log = logging.getLogger("usercom.client")
 
@@ -195,7 +196,7 @@ class TicketsClient:
 
     def _send(self, session: Transport, url: str, halt: threading.Event) -> Answer:
         sent_at = self.pacer.wait_for_slot(halt)
-        if halt.is_set():
+        if halt.is_set() or requests_stopped():
             raise Halted()
         # requests' timeout is per socket read; the deadline bounds the whole request (a slow drip included)
         with Deadline(self.timeout[1]) as deadline:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from pipelines.usercom.errors import Halted
 from pipelines.usercom.flatten.page import Page
+from pipelines.usercom.stopping import RequestsStopped, register_halt, requests_stopped
 
 # how long a failing listing waits for the others to stop before its error is raised (a request in flight ends first)
 STOP_OTHERS_SECONDS = 2.0
@@ -60,6 +61,7 @@ def read_ahead(pages: Iterator[Page], halt: threading.Event, listings: ReadAhead
     """
     ready: queue.Queue = queue.Queue(maxsize=1)
     closed = threading.Event()
+    register_halt(halt)  # an interrupted run sets it (usercom/stopping.py)
 
     def hand_over(item: tuple) -> bool:
         while not closed.is_set():
@@ -90,7 +92,14 @@ def read_ahead(pages: Iterator[Page], halt: threading.Event, listings: ReadAhead
     listings.start(halt, thread)
     try:
         while True:
-            page, error = ready.get()
+            try:
+                page, error = ready.get(timeout=0.1)
+            except queue.Empty:
+                if requests_stopped():
+                    raise RequestsStopped("the run was interrupted") from None
+                continue
+            if requests_stopped():  # what was fetched before the interrupt is not handed on
+                raise RequestsStopped("the run was interrupted")
             if error is not None:
                 raise error
             if page is _DONE:
@@ -99,4 +108,5 @@ def read_ahead(pages: Iterator[Page], halt: threading.Event, listings: ReadAhead
     finally:
         closed.set()
         halt.set()
-        thread.join()  # the request in flight ends, then the thread
+        if not requests_stopped():  # interrupted: the request in flight is abandoned with its daemon thread
+            thread.join()  # the request in flight ends, then the thread

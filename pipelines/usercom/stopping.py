@@ -1,0 +1,47 @@
+"""A stop for every request of the process: once the job is interrupted (Ctrl-C, SIGTERM), no request leaves.
+
+`stop_requests()` is called from the signal handler of the command line (or by the job when an interrupt reaches
+it): every listing's halt event is set, so waits for a pacing slot, a back-off and the status-filter check end at
+once, the next request is not sent, and the read-ahead threads are abandoned with the request in flight (they are
+daemon threads: the process does not wait for them).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pipelines.usercom.errors import UsercomError
+
+_STOPPED = threading.Event()
+# the halt events of this run's listings: a list, appended to and copied without a lock (the signal handler runs
+# in the main thread, which may be appending), emptied when the next run starts
+_HALTS: list[threading.Event] = []
+
+
+class RequestsStopped(UsercomError):
+    """The run was interrupted: this listing stopped before its end (never taken for a complete listing)."""
+
+
+def stop_requests() -> None:
+    """No request leaves from now on; every listing's halt event is set. Safe in a signal handler."""
+    _STOPPED.set()
+    for halt in list(_HALTS):
+        halt.set()
+
+
+def allow_requests() -> None:
+    """Requests may leave again (a new run in the same process)."""
+    _HALTS.clear()
+    _STOPPED.clear()
+
+
+def requests_stopped() -> bool:
+    """Whether `stop_requests()` was called since the run started."""
+    return _STOPPED.is_set()
+
+
+def register_halt(halt: threading.Event) -> None:
+    """`halt` (a listing's) is set by `stop_requests()`, at once when it already was called."""
+    _HALTS.append(halt)
+    if _STOPPED.is_set():
+        halt.set()
