@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from pipelines.usercom.errors import NotCoercible
 from pipelines.usercom.flatten.fields import TIMESTAMP
+from pipelines.usercom.flatten.numpy_arrays import from_values
 from pipelines.usercom.times import parse_iso
 
 
@@ -98,13 +99,8 @@ def as_arrow(values: list[Any], arrow_type: pa.DataType) -> pa.Array | None:
     and True into 1.0, which the coercers refuse.
     """
     try:
-        if arrow_type == pa.string():
-            return pa.array(values, pa.string())  # only str (or None) passes
-        if arrow_type == pa.int64():
-            array = pa.array(values)  # inferred: int64 only when all are int (never bool or float) in range
-            if array.type == pa.int64():
-                return array
-            return pa.nulls(len(values), pa.int64()) if array.type == pa.null() else None
+        if arrow_type == pa.string() or arrow_type == pa.int64():
+            return from_values(values, arrow_type)  # only str (or None) passes; only int (never bool or float) in range
     except _ARROW_ERRORS:
         return None
     return None
@@ -119,7 +115,7 @@ def timestamps_as_arrow(values: list[Any] | pa.Array) -> tuple[pa.Array, list[in
     for `to_timestamp` to read (or reject) one by one. None too when a value is not a string.
     """
     try:
-        strings = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+        strings = values if isinstance(values, pa.Array) else from_values(values, pa.string())
         if strings.null_count == len(strings):
             return pa.nulls(len(strings), TIMESTAMP), []
         try:
@@ -128,7 +124,7 @@ def timestamps_as_arrow(values: list[Any] | pa.Array) -> tuple[pa.Array, list[in
         except pa.ArrowInvalid:
             fits = pc.match_substring_regex(strings, API_TIMESTAMP)
             others = [i for i, ok in enumerate(fits.to_pylist()) if ok is False]
-            parsed = pc.if_else(fits, strings, None).cast(TIMESTAMP)
+            parsed = pc.if_else(fits, strings, pa.nulls(len(strings), pa.string())).cast(TIMESTAMP)
         # the µs of every slot (a null slot holds 0, or whatever: then it only costs the slow path)
         micros = np.frombuffer(parsed.buffers()[1], np.int64, len(parsed), parsed.offset * 8)
         if micros.min() < _PYTHON_LOW or micros.max() > _PYTHON_HIGH:

@@ -16,7 +16,7 @@ from pipelines.usercom import settings as s
 from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.fields import TIMESTAMP
 from pipelines.usercom.flatten.names import StoredNames
-from pipelines.usercom.flatten.numpy_arrays import repeated_timestamp
+from pipelines.usercom.flatten.numpy_arrays import from_values, repeated_timestamp
 from pipelines.usercom.flatten.tables import flat_table
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.times import to_micros
@@ -38,10 +38,10 @@ class FlattenContext:
         for table, entries in stale.items():
             keys = [(ticket_id, stamp, p) for ticket_id, stamp, positions in entries for p in positions]
             tables[table] = flat_table(table, {
-                s.CHILD_KEY: pa.array([k[0] for k in keys], pa.int64()),
-                s.CHILD_POSITION: pa.array([k[2] for k in keys], pa.int64()),
-                s.CHILD_VERSION: pa.array([k[1] for k in keys], TIMESTAMP),
-                s.TOMBSTONE: pa.array([True] * len(keys), pa.bool_()),
+                s.CHILD_KEY: from_values([k[0] for k in keys], pa.int64()),
+                s.CHILD_POSITION: from_values([k[2] for k in keys], pa.int64()),
+                s.CHILD_VERSION: from_values([k[1] for k in keys], TIMESTAMP),
+                s.TOMBSTONE: from_values([True] * len(keys), pa.bool_()),
             })
         return tables
 
@@ -57,12 +57,12 @@ class FlattenContext:
         """The `tickets_rejected` rows of (raw ticket, reason) pairs met by `listing`: the raw JSON kept whole."""
         raws = [_raw_json(raw) for raw, _ in rejects]
         return flat_table(s.REJECTS_TABLE, {
-            "reject_key": pa.array([sha256(r.encode()).hexdigest() for r in raws]),
-            "ticket_id": pa.array([_raw_id(raw) for raw, _ in rejects], pa.string()),
-            "listing": pa.array([listing] * len(rejects)),
-            "reason": pa.array([_storable(reason) for _, reason in rejects]),
-            "raw_json": pa.array(raws),
-            "rejected_at": pa.array([self.observed_at] * len(rejects), TIMESTAMP),
+            "reject_key": from_values([sha256(r.encode()).hexdigest() for r in raws], pa.string()),
+            "ticket_id": from_values([_raw_id(raw) for raw, _ in rejects], pa.string()),
+            "listing": from_values([listing] * len(rejects), pa.string()),
+            "reason": from_values([_storable(reason) for _, reason in rejects], pa.string()),
+            "raw_json": from_values(raws, pa.string()),
+            "rejected_at": from_values([self.observed_at] * len(rejects), TIMESTAMP),
         })
 
 

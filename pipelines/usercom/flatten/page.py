@@ -11,6 +11,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.usercom.flatten.numpy_arrays import from_values
+
 
 @dataclass
 class Page:
@@ -56,7 +58,7 @@ class Page:
             if self.tickets.type.get_field_index("status") < 0:
                 self.tickets = self.tickets.slice(0, 0)
             else:
-                keep = pc.is_in(self.tickets.field("status"), value_set=pa.array(sorted(statuses), pa.string()))
+                keep = pc.is_in(self.tickets.field("status"), value_set=from_values(sorted(statuses), pa.string()))
                 self.tickets = self.tickets.filter(keep)
 
 

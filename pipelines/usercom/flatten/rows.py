@@ -1,6 +1,6 @@
 """The row path: tickets as parsed JSON → `tickets`, one child table per list field, history and rejects.
 
-Columns are built whole (one Python list per column, one `pa.array` each), never as row dicts.
+Columns are built whole (one Python list per column, one NumPy-built array each: numpy_arrays.py), never as row dicts.
 Known fields have fixed types; a ticket whose known field cannot be typed goes to `tickets_rejected`
 with its raw JSON. Unknown fields are kept: objects flatten to `parent__field` columns, lists become
 child tables `tickets__<field>`, scalars become columns typed by the run's `TypeRegistry`.
@@ -42,6 +42,7 @@ from pipelines.usercom.flatten.fields import (
     TIMESTAMP,
 )
 from pipelines.usercom.flatten.names import StoredNames
+from pipelines.usercom.flatten.numpy_arrays import from_values
 from pipelines.usercom.flatten.tables import FlatPage, flat_table
 from pipelines.usercom.state.cursor import UpdatedSince
 from pipelines.usercom.state.versions import VersionLog
@@ -108,7 +109,7 @@ class _Columns:
                     out[i] = to_timestamp(values[i])
                 except NotCoercible as error:
                     self.errors.setdefault(i, f"field `{name}`: {error}")
-            array = pc.if_else(array.is_valid(), array, pa.array(out, TIMESTAMP))
+            array = pc.if_else(array.is_valid(), array, from_values(out, TIMESTAMP))
         self.data[name] = (TIMESTAMP, array)
         return True
 
@@ -179,14 +180,14 @@ class _Columns:
     def table(self, keep: list[int] | None = None) -> pa.Table:
         """The Arrow table of these columns, limited to the row positions in `keep`."""
         arrays = {}
-        indices = None if keep is None or len(keep) == self.rows else pa.array(keep, pa.int64())
+        indices = None if keep is None or len(keep) == self.rows else from_values(keep, pa.int64())
         for name, (arrow_type, values) in self.data.items():
             if isinstance(values, pa.Array):
                 arrays[name] = values if indices is None else values.take(indices)
                 continue
             if indices is not None:
                 values = [values[i] for i in keep]
-            arrays[name] = pa.array(values, arrow_type)
+            arrays[name] = from_values(values, arrow_type)
         return flat_table(self.table_name, arrays)
 
 
