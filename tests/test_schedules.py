@@ -253,31 +253,48 @@ tickets = st.lists(st.tuples(
 ), min_size=6, max_size=12)
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(drawn=tickets)
-def test_business_hours_per_schedule_equal_a_minute_by_minute_count(tmp_path_factory, drawn):
-    directory = tmp_path_factory.mktemp("property")
-    made = []
-    for i, (priority, day, created, open_for) in enumerate(drawn):
-        created_at, closed_at = minutes_at(day, created), minutes_at(day, created + open_for)
-        made.append(closed_ticket(900 + i, created_at, closed_at, priority))
-    (directory / "sla_policy.toml").write_text(PROPERTY_POLICY)
-    db = directory / "tickets.duckdb"
-    write_raw_tables(db, made, [("2024-12-30T00:00:00Z", t) for t in made])
-    build(db, policy_path=directory / "sla_policy.toml")
-    marts = {r["ticket_id"]: r for r in rows(db, "select * from analytics.fct_tickets")}
+def random_tickets(drawn) -> list[dict]:
+    """The drawn (priority, day, created minute, minutes open) as closed tickets 900, 901, ..."""
+    return [closed_ticket(900 + i, minutes_at(day, created), minutes_at(day, created + open_for), priority)
+            for i, (priority, day, created, open_for) in enumerate(drawn)]
+
+
+def check_against_the_minute_count(made: list[dict], query) -> None:
+    """Each ticket's schedule, resolution business hours and closed interval (to as_of) equal the plain count."""
+    marts = {r["ticket_id"]: r for r in query("select * from analytics.fct_tickets")}
+    closed = {r["ticket_id"]: r["business_hours"] for r in query(
+        "select ticket_id, business_hours from analytics.fct_ticket_status_intervals where status = 'closed'")}
     for ticket in made:
         schedule = PRIORITY_SCHEDULE[ticket["priority"]["name"]]
         created_at, closed_at = utc(ticket["created_at"]), utc(ticket["updated_at"])
         row = marts[ticket["id"]]
-        assert row["business_schedule"] == schedule
-        assert round(row["first_resolution_business_hours"] * 60) == open_minutes(schedule, created_at, closed_at), ticket
-        assert row["first_resolution_business_hours"] * 60 == pytest.approx(open_minutes(schedule, created_at, closed_at))
-        assert round(row["full_resolution_business_hours"] * 60) == open_minutes(schedule, created_at, closed_at)
+        assert row["business_schedule"] == schedule, ticket
+        minutes = open_minutes(schedule, created_at, closed_at)
+        assert row["first_resolution_business_hours"] * 60 == pytest.approx(minutes, abs=1e-6), ticket
+        assert row["full_resolution_business_hours"] == row["first_resolution_business_hours"], ticket
+        assert closed[ticket["id"]] * 60 == pytest.approx(open_minutes(schedule, closed_at, PROPERTY_AS_OF), abs=1e-6)
         if schedule == "around_the_clock":
-            assert row["first_resolution_business_hours"] == row["first_resolution_hours"]
-    closed = rows(db, "select ticket_id, business_hours from analytics.fct_ticket_status_intervals where status = 'closed'")
-    for interval in closed:  # the closed interval runs to as_of
-        ticket = next(t for t in made if t["id"] == interval["ticket_id"])
-        schedule = PRIORITY_SCHEDULE[ticket["priority"]["name"]]
-        assert round(interval["business_hours"] * 60) == open_minutes(schedule, utc(ticket["updated_at"]), PROPERTY_AS_OF)
+            assert row["first_resolution_business_hours"] == row["first_resolution_hours"], ticket
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=tickets)
+def test_business_hours_per_schedule_equal_a_minute_by_minute_count(tmp_path_factory, drawn):
+    directory = tmp_path_factory.mktemp("property")
+    made = random_tickets(drawn)
+    (directory / "sla_policy.toml").write_text(PROPERTY_POLICY)
+    db = directory / "tickets.duckdb"
+    write_raw_tables(db, made, [("2024-12-30T00:00:00Z", t) for t in made])
+    build(db, policy_path=directory / "sla_policy.toml")
+    check_against_the_minute_count(made, lambda sql: rows(db, sql))
+
+
+@settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=tickets)
+def test_business_hours_per_schedule_on_postgres_equal_a_minute_by_minute_count(postgres, tmp_path_factory, drawn):
+    from tests.test_postgres import build_hand_made
+
+    directory = tmp_path_factory.mktemp("property_postgres")
+    made = random_tickets(drawn)
+    database = f"property_{directory.name.rsplit('_', 1)[-1].replace('-', '_')}"
+    check_against_the_minute_count(made, build_hand_made(postgres, directory, database, made, PROPERTY_POLICY))
