@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.test_transforms import HIGH, LOW, NORMAL, POLICY, build, closed_ticket, rows, utc, write_raw_tables
+from tests.test_transforms import BUSINESS_SCHEDULE, HIGH, LOW, NORMAL, POLICY, build, closed_ticket, rows, utc, write_raw_tables
 from transforms.policy import PolicyError, load_policy, with_holiday_years
 
 # Poland: Europe/Warsaw, Monday to Friday 09:00-17:00 (08:00-16:00Z in winter, 07:00-15:00Z in summer), on
@@ -19,23 +19,14 @@ from transforms.policy import PolicyError, load_policy, with_holiday_years
 # library's 2024 holidays for PL that fall on weekdays: 01-01, 04-01 (Easter Monday), 05-01, 05-03,
 # 05-30 (Corpus Christi), 08-15, 11-01, 11-11, 12-25, 12-26; the team adds 12-24 and removes 11-11.
 PL_AS_OF = "2025-01-15T12:00:00Z"
-PL_SCHEDULE = """
-[business_hours]
-timezone = "Europe/Warsaw"
-monday = ["09:00", "17:00"]
-tuesday = ["09:00", "17:00"]
-wednesday = ["09:00", "17:00"]
-thursday = ["09:00", "17:00"]
-friday = ["09:00", "17:00"]
-holidays = { country = "PL", add = ["2024-12-24"], remove = ["2024-11-11"] }
-"""
+PL_SCHEDULE = BUSINESS_SCHEDULE.replace('holidays = ["2024-05-01", "2024-05-03"]',
+                                       'holidays = { country = "PL", add = ["2024-12-24"], remove = ["2024-11-11"] }')
 PL_POLICY = (POLICY.replace("as_of = 2024-03-15T12:00:00Z", f'as_of = {PL_AS_OF}\nsla_clock = "business"')
              + PL_SCHEDULE)
 
 PL_TICKETS = [
     # 601 Friday 03-29 16:00 CET -> Tuesday 04-02 10:00 CEST across Easter Monday: 1 + 0 + 1 = 2 h (calendar
-    # 89 h). High 8 h: 1 h Friday, Tuesday 09:00 + 7 h -> 16:00 CEST
-    # (14:00Z); met.
+    # 89 h). High 8 h: 1 h Friday, Tuesday 09:00 + 7 h -> 16:00 CEST (14:00Z); met.
     closed_ticket(601, "2024-03-29T15:00:00Z", "2024-04-02T08:00:00Z", HIGH),
     # 602 on Easter Monday 04-01 10:00-12:00 CEST: 0 h. Normal 24 h from Tuesday 09:00: Tue, Wed, Thu ->
     # Thursday 04-04 17:00 CEST (15:00Z).

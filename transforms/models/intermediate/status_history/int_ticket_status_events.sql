@@ -197,13 +197,19 @@ changes as (
 
 ),
 
-{%- if usercom_tickets.has_several_schedules() %}
+{%- if usercom_tickets.has_business_hours() %}
 
+-- each change with its ticket's schedule: int_ticket_schedules' with several, the only one (0) else
 scheduled_changes as (
 
+    {%- if usercom_tickets.has_several_schedules() %}
     select changes.*, schedules.schedule_id
     from changes
     inner join {{ ref('int_ticket_schedules') }} as schedules on schedules.ticket_id = changes.ticket_id
+    {%- else %}
+    select changes.*, 0 as schedule_id
+    from changes
+    {%- endif %}
 
 ),
 
@@ -236,28 +242,6 @@ clocked_changes as (
 
 ),
 
-{%- elif usercom_tickets.has_business_hours() %}
-
-changes_on_the_clock as (
-
-    {{ usercom_tickets.with_business_clock('changes', 'event_at', 'business_clock_us') }}
-
-),
-
-as_of_on_the_clock as (
-
-    {{ usercom_tickets.with_business_clock('policy', 'as_of', 'as_of_business_clock_us') }}
-
-),
-
-clocked_changes as (
-
-    select changes_on_the_clock.*, as_of_on_the_clock.as_of_business_clock_us
-    from changes_on_the_clock
-    cross join as_of_on_the_clock
-
-),
-
 {%- else %}
 
 clocked_changes as (
@@ -279,10 +263,8 @@ classified as (
         lead(event_at) over (
             partition by ticket_id order by known_group, event_at, known_order
         ) as next_event_at,
-        {%- if usercom_tickets.has_several_schedules() %}
+        {%- if usercom_tickets.has_business_hours() %}
         cast(schedule_id as {{ dbt.type_int() }}) as schedule_id,
-        {%- elif usercom_tickets.has_business_hours() %}
-        cast(0 as {{ dbt.type_int() }}) as schedule_id,
         {%- else %}
         cast(null as {{ dbt.type_int() }}) as schedule_id,
         {%- endif %}
