@@ -69,6 +69,7 @@ joined as (
         summaries.hours_in_archived,
         summaries.sla_target_hours,
         summaries.sla_breach_at,
+        summaries.schedule_id,
         summaries.created_business_clock_us,
         summaries.first_closed_business_clock_us,
         summaries.last_closed_business_clock_us,
@@ -118,6 +119,7 @@ metrics as (
         case when not is_open then
             {{ usercom_tickets.microseconds_to_hours('last_closed_business_clock_us - created_business_clock_us') }}
         end as full_resolution_business_hours,
+        {{ usercom_tickets.schedule_name('schedule_id') }} as business_schedule,
         reopen_count,
 
         hours_in_active,
@@ -178,6 +180,7 @@ final as (
         full_resolution_hours,
         first_resolution_business_hours,
         full_resolution_business_hours,
+        business_schedule,
         reopen_count,
         hours_in_active,
         hours_in_draft,

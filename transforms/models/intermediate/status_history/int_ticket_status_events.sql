@@ -17,6 +17,8 @@
 -- With a business-hours schedule, each change also carries the business clock at it (business_clock_us,
 -- int_business_windows) and at the next change, or at as_of for the last (next_business_clock_us): the
 -- interval's business time is their difference, from the same window pass. Without one both are null.
+-- With several schedules the clock is the ticket's schedule's (int_ticket_schedules); schedule_id is the
+-- schedule (0, the default, with one; null without one).
 
 with
 
@@ -197,15 +199,38 @@ changes as (
 
 {%- if usercom_tickets.has_business_hours() %}
 
+-- each change with its ticket's schedule: int_ticket_schedules' with several, the only one (0) else
+scheduled_changes as (
+
+    {%- if usercom_tickets.has_several_schedules() %}
+    select changes.*, schedules.schedule_id
+    from changes
+    inner join {{ ref('int_ticket_schedules') }} as schedules on schedules.ticket_id = changes.ticket_id
+    {%- else %}
+    select changes.*, 0 as schedule_id
+    from changes
+    {%- endif %}
+
+),
+
+as_of_per_schedule as (
+    {%- for schedule in usercom_tickets.business_schedules() %}
+
+    select {{ schedule['id'] }} as schedule_id, as_of from policy
+    {{- "\n    union all" if not loop.last }}
+    {%- endfor %}
+
+),
+
 changes_on_the_clock as (
 
-    {{ usercom_tickets.with_business_clock('changes', 'event_at', 'business_clock_us') }}
+    {{ usercom_tickets.with_business_clock('scheduled_changes', 'event_at', 'business_clock_us') }}
 
 ),
 
 as_of_on_the_clock as (
 
-    {{ usercom_tickets.with_business_clock('policy', 'as_of', 'as_of_business_clock_us') }}
+    {{ usercom_tickets.with_business_clock('as_of_per_schedule', 'as_of', 'as_of_business_clock_us') }}
 
 ),
 
@@ -213,7 +238,7 @@ clocked_changes as (
 
     select changes_on_the_clock.*, as_of_on_the_clock.as_of_business_clock_us
     from changes_on_the_clock
-    cross join as_of_on_the_clock
+    inner join as_of_on_the_clock on as_of_on_the_clock.schedule_id = changes_on_the_clock.schedule_id
 
 ),
 
@@ -238,6 +263,11 @@ classified as (
         lead(event_at) over (
             partition by ticket_id order by known_group, event_at, known_order
         ) as next_event_at,
+        {%- if usercom_tickets.has_business_hours() %}
+        cast(schedule_id as {{ dbt.type_int() }}) as schedule_id,
+        {%- else %}
+        cast(null as {{ dbt.type_int() }}) as schedule_id,
+        {%- endif %}
         {%- if usercom_tickets.has_business_hours() %}
         business_clock_us,
         coalesce(

@@ -30,6 +30,7 @@ intervals as (
         events.next_event_at,
         events.is_closure,
         events.is_reopen,
+        events.schedule_id,
         events.business_clock_us,
         events.next_business_clock_us,
         policy.as_of
@@ -46,6 +47,7 @@ select
     entered_at,
     coalesce(next_event_at, as_of) as left_at,
     {{ usercom_tickets.hours_between('entered_at', 'coalesce(next_event_at, as_of)') }} as hours,
+    schedule_id,
     business_clock_us,
     next_business_clock_us - business_clock_us as business_us,
     {{ usercom_tickets.microseconds_to_hours('next_business_clock_us - business_clock_us') }} as business_hours,

@@ -3,8 +3,8 @@
 -- single narrow row per ticket. Status at as_of, last change, time in each status; first and last
 -- close (entering a terminal status from an open one), where the first close time comes from, and
 -- how often it was reopened; the SLA target and breach; the latest version up to as_of and the priority
--- at creation (the first version's); the business clock at creation and at the first and last close
--- (null without a business-hours schedule).
+-- at creation (the first version's); the business clock at creation and at the first and last close and
+-- the schedule it runs on (null without a business-hours schedule).
 --
 -- On the business clock (sla_clock = "business") the breach is the first interval's breach reading
 -- turned into an instant here, once per ticket: the first instant the business clock reads it, and
@@ -36,6 +36,7 @@ intervals as (
         breach_at,
         breach_clock_us,
         case when breach_clock_us is not null then entered_at end as breach_interval_entered_at,
+        schedule_id,
         business_clock_us,
         case when is_closure then business_clock_us end as closed_business_clock_us
     from {{ ref('int_ticket_sla_clock') }}
@@ -58,6 +59,7 @@ per_ticket as (
         {{ usercom_tickets.count_if('is_closure') }} as close_count,
         {{ usercom_tickets.count_if('is_reopen') }} as reopen_count,
         min(sla_target_hours) as sla_target_hours,
+        min(schedule_id) as schedule_id,
         {%- if business %}
         {{ usercom_tickets.arg_min('breach_clock_us', 'interval_seq') }} as sla_breach_clock_us,
         {{ usercom_tickets.arg_min('breach_interval_entered_at', 'interval_seq') }} as sla_breach_not_before,
@@ -129,6 +131,7 @@ select
     {{ tickets }}.reopen_count,
     {{ tickets }}.sla_target_hours,
     {{ tickets }}.sla_breach_at,
+    {{ tickets }}.schedule_id,
     {{ tickets }}.created_business_clock_us,
     {{ tickets }}.first_closed_business_clock_us,
     {{ tickets }}.last_closed_business_clock_us,
