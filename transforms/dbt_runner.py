@@ -33,8 +33,9 @@ from transforms.catalog import PROJECT_DIR
 
 PROFILES_DIR = PROJECT_DIR / "profiles"
 # every run: no stdout but errors (as dlt's runner at its default log level), no JSON artifacts (1.2 s of CPU
-# at 5,000 tickets), dbt's unit tests left to `make test` (tests/test_dbt_project.py)
-BUILD_FLAGS = ("--quiet", "--no-write-json", "--exclude-resource-type", "unit_test")
+# at 5,000 tickets)
+BUILD_FLAGS = ("--quiet", "--no-write-json")
+NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")  # dbt's unit tests run in `make test` (tests/test_dbt_project.py)
 
 
 class DbtRun:
@@ -64,9 +65,10 @@ class DbtRun:
             os.environ.update(previous)
 
     def build(self, target_schema: str, variables: dict[str, Any], environment: dict[str, str],
-              extra_args: Sequence[str] = ()) -> None:
+              extra_args: Sequence[str] = (), *, unit_tests: bool = False) -> None:
         """``dbt build`` (every model, each followed by its data tests) into ``target_schema``, with ``variables``
-        as dbt vars, ``environment`` set for dbt and ``extra_args`` after :data:`BUILD_FLAGS`.
+        as dbt vars, ``environment`` set for dbt and ``extra_args`` after :data:`BUILD_FLAGS`; dbt's unit tests
+        (``models/_unit_tests.yml``, each before its model) only when ``unit_tests``.
 
         Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
         """
@@ -76,7 +78,7 @@ class DbtRun:
         args = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", runner.config.package_profiles_dir,
                 "--profile", runner.config.package_profile_name, "--target-path", str(self.target_dir),
                 "--log-path", str(self.work_dir / "logs"), "--vars", json.dumps(package_vars), *BUILD_FLAGS,
-                *extra_args]
+                *(() if unit_tests else NO_UNIT_TESTS), *extra_args]
         with self.environment(environment):
             add_config_to_env(runner.credentials, ("dlt",))  # as dlt's runner hands them to dbt
             outcome = _invoke(args)
