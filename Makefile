@@ -27,7 +27,7 @@ test: $(STAMP)
 
 # Throughput and memory against the floor and dlt's rest_api (benchmarks/README.md); not part of `make test`.
 # BENCH_ARGS="--quick" for 20,000 tickets, "--rss-1m" adds the 1,000,000-ticket memory check; the marts build
-# before/after (100,000 and 1,000,000 tickets) runs too ("--only-marts" for that alone, "--no-transforms" to skip it).
+# base/after (5,000, 100,000 and 1,000,000 tickets, beside benchmarks/marts_build.py BASE_COMMIT) runs too ("--only-marts" for that alone, "--no-transforms" to skip it).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 

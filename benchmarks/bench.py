@@ -618,8 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-tickets", type=int, default=1_000_000)
     parser.add_argument("--only-rss", action="store_true", help="only the memory check (with a 100k usercom run)")
     parser.add_argument("--only-latency", action="store_true", help="only the 50 ms latency check")
-    parser.add_argument("--no-transforms", action="store_true", help="skip the marts build before/after comparison")
-    parser.add_argument("--only-marts", action="store_true", help="only the marts build before/after (100k and 1M tickets)")
+    parser.add_argument("--no-transforms", action="store_true", help="skip the marts build base/after comparison")
+    parser.add_argument("--only-marts", action="store_true", help="only the marts build base/after (5k, 100k and 1M tickets)")
     parser.add_argument("--marts-runs", type=int, default=3, help="alternating rounds of the marts comparison")
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--only-rate", action="store_true",
@@ -657,8 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         if (args.rss_1m and not (args.only_rate or args.only_marts)) or args.only_rss:
             bench.rss_1m()
         if not args.no_transforms and not (args.only_rss or args.only_latency or args.only_rate):
-            bench.log("marts build: before (b962017's runner) and after (dbt), 100,000 and 1,000,000 tickets")
-            bench.extra["marts"] = marts_build.compare([100_000, 1_000_000], args.marts_runs)
+            bench.log(f"marts build: base ({marts_build.BASE_COMMIT}) and after, side by side at "
+                      f"{', '.join(f'{n:,}' for n in marts_build.SIZES)} tickets")
+            bench.extra["marts"] = marts_build.compare(marts_build.SIZES, args.marts_runs)
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     ratios = bench.ratios()

@@ -1199,7 +1199,7 @@ def test_a_malformed_schedule_fails_the_command_in_one_line_before_any_model_run
     assert result.stderr.strip().splitlines() == [
         f"error: {policy}: [business_hours] tuesday: '25:00' is not a time of day: write \"HH:MM\" from \"00:00\" "
         "to \"23:59\" (\"24:00\" closes at midnight)"]
-    assert not (data / ".dlt").exists() or not list((data / ".dlt").rglob("run_results.json"))  # dbt never started
+    assert not (data / ".dlt").exists() or not list((data / ".dlt").rglob("dbt.log"))  # dbt never started
     with duckdb.connect(str(data / "tickets.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.schemata where schema_name = 'analytics'").fetchone() == (0,)
 

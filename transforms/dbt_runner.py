@@ -1,27 +1,30 @@
-"""Runs this dbt project with dlt's dbt runner on a pipeline's destination, offline, with our interpreter.
+"""Runs this dbt project on a pipeline's destination, offline, in this process, with dlt's runner's
+configuration and credentials.
 
-dlt's runner (``dlt.dbt.package``) hands dbt the pipeline's credentials as ``DLT__CREDENTIALS__*``
-environment variables of a child ``python`` process. Three things are set up here:
+dlt's runner (``dlt.dbt.package``) knows the pipeline's destination: the profile to use and the
+credentials, which it hands dbt as ``DLT__CREDENTIALS__*`` environment variables. Its command method
+(``_run_dbt_command``) starts a child ``python`` for every dbt command, which imports dlt and dbt again;
+here dbt runs in this process through dbt's programmatic entry point (``dbtRunner``) instead, with the
+same profile and variables (transforms/README.md, decision log: the figures). Also set up here:
 - the profile is ours (``profiles/profiles.yml``): dlt's bundled DuckDB profile loads the ``httpfs``
   extension, which DuckDB downloads at run time, and the build must run without a network;
-- the child is this process's interpreter: dlt starts ``python`` from ``PATH`` when no virtualenv is
-  active, and a cron job's ``PATH`` does not hold ours;
-- dbt writes its ``target/`` and ``logs/`` under the pipeline's working folder, not into the package.
+- dbt writes its ``target/`` (the saved parse) and ``logs/`` under the pipeline's working folder;
+- no JSON artifacts (``manifest.json``, ``run_results.json``): dbt's results are read from memory.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-import stat
 import sys
-import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.configuration.utils import add_config_to_env
 from dlt.common.runners import Venv
 from dlt.helpers.dbt.exceptions import DBTProcessingError
 from dlt.helpers.dbt.runner import DBTPackageRunner
@@ -29,64 +32,87 @@ from dlt.helpers.dbt.runner import DBTPackageRunner
 from transforms.catalog import PROJECT_DIR
 
 PROFILES_DIR = PROJECT_DIR / "profiles"
+# every run: no stdout but errors (as dlt's runner at its default log level), no JSON artifacts (1.2 s of CPU
+# at 5,000 tickets)
+BUILD_FLAGS = ("--quiet", "--no-write-json")
+NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")  # dbt's unit tests run in `make test` (tests/test_dbt_project.py)
 
 
 class DbtRun:
-    """One dbt command on a pipeline's destination; ``results()`` reads what dbt recorded of it."""
+    """dbt commands on a pipeline's destination; ``results()`` holds what dbt reported of the last one."""
 
     def __init__(self, pipeline: dlt.Pipeline) -> None:
         self.pipeline = pipeline
         self.work_dir = Path(pipeline.working_dir) / "dbt"
         self.target_dir = self.work_dir / "target"
+        self._results: list[dict[str, Any]] = []
 
     def runner(self) -> DBTPackageRunner:
         """dlt's dbt runner for this project on the pipeline's destination: our profiles, this interpreter."""
-        runner = dlt.dbt.package(self.pipeline, str(PROJECT_DIR), venv=self._current_interpreter())
+        runner = dlt.dbt.package(self.pipeline, str(PROJECT_DIR), venv=Venv.restore_current())
         runner.config.package_profiles_dir = str(PROFILES_DIR)
         return runner
 
     @contextmanager
     def environment(self, variables: dict[str, str]) -> Iterator[None]:
-        """Environment variables for the dbt process: ``variables``, and dbt's target and log folders in ours."""
-        variables = {"DBT_TARGET_PATH": str(self.target_dir), "DBT_LOG_PATH": str(self.work_dir / "logs"), **variables}
-        previous = {name: os.environ.get(name) for name in variables}
+        """``variables`` set for dbt (and dlt's runner's credentials, if added within), all removed again after."""
+        previous = dict(os.environ)
         os.environ.update(variables)
         try:
             yield
         finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            os.environ.clear()
+            os.environ.update(previous)
 
-    def build(self, target_schema: str, variables: dict[str, Any], environment: dict[str, str]) -> None:
-        """``dbt build`` (every model, each followed by its tests) into ``target_schema``, with ``variables``
-        as dbt vars and ``environment`` set for dbt.
+    def build(self, target_schema: str, variables: dict[str, Any], environment: dict[str, str],
+              extra_args: Sequence[str] = (), *, unit_tests: bool = False) -> None:
+        """``dbt build`` (every model, each followed by its data tests) into ``target_schema``, with ``variables``
+        as dbt vars, ``environment`` set for dbt and ``extra_args`` after :data:`BUILD_FLAGS`; dbt's unit tests
+        (``models/_unit_tests.yml``, each before its model) only when ``unit_tests``.
 
         Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
         """
+        runner = self.runner()
         package_vars = {"source_dataset_name": self.pipeline.dataset_name, "destination_dataset_name": target_schema,
                         **variables}
+        args = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", runner.config.package_profiles_dir,
+                "--profile", runner.config.package_profile_name, "--target-path", str(self.target_dir),
+                "--log-path", str(self.work_dir / "logs"), "--vars", json.dumps(package_vars), *BUILD_FLAGS,
+                *(() if unit_tests else NO_UNIT_TESTS), *extra_args]
         with self.environment(environment):
-            # private: public run+test (2 dbt processes) took 26.8/80.0 s, build 17.9/70.0 (100k/1M, bench 2026-12-01)
-            self.runner()._run_dbt_command("build", [], package_vars)
+            add_config_to_env(runner.credentials, ("dlt",))  # as dlt's runner hands them to dbt
+            outcome = _invoke(args)
+        self._results = _node_results(outcome.result)
+        if not outcome.success:
+            raise DBTProcessingError("build", None, outcome.exception or outcome.result)
 
     def results(self) -> list[dict[str, Any]]:
-        """The node results of the last dbt command (``run_results.json``): unique_id, status, message, compiled_code."""
-        path = self.target_dir / "run_results.json"
-        if not path.exists():
-            return []
-        return json.loads(path.read_text(encoding="utf-8"))["results"]
+        """The node results of the last command: unique_id, status, message, failures, compiled_code."""
+        return self._results
 
-    def _current_interpreter(self) -> Venv:
-        """dlt's Venv that starts this very interpreter as ``python`` (a two-line shim in our work folder)."""
-        bin_dir = self.work_dir / "bin"
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        shim = bin_dir / "python"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
-        shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-        return Venv(types.SimpleNamespace(bin_path=str(bin_dir), env_exe=sys.executable), current=True)
+
+def _invoke(args: list[str]):
+    """One dbt command in this process (dbt's ``dbtRunner``), with the DuckDB database closed after it."""
+    from dbt.cli.main import dbtRunner  # ~2 s of imports, only when a build runs
+
+    try:
+        return dbtRunner().invoke(args)
+    finally:
+        # dbt-duckdb keeps its database open for the next command in the process; readers open it read-only
+        connections = sys.modules.get("dbt.adapters.duckdb.connections")
+        if connections is not None:
+            connections.DuckDBConnectionManager.close_all_connections()
+            gc.collect()  # the DuckDB instance closes when its last reference goes
+
+
+def _node_results(result: Any) -> list[dict[str, Any]]:
+    """dbt's node results as plain dicts, in the order dbt ran them (none when dbt stopped before running)."""
+    nodes = []
+    for node_result in getattr(result, "results", None) or []:
+        node = node_result.node
+        nodes.append({"unique_id": node.unique_id, "status": str(node_result.status), "message": node_result.message,
+                      "failures": node_result.failures, "compiled_code": getattr(node, "compiled_code", None)})
+    return nodes
 
 
 def failed_nodes(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
