@@ -1,6 +1,7 @@
 """One status listing as a dlt resource: pages fetched, flattened and handed to dlt in items, its cursor moved.
 
-The listings of a run share a `RunContext`: the run's tracker, the status filter check, progress and the flattener.
+The listings of a run share a `RunContext`: the run's tracker, the status filter check, progress, the JSON reader and
+the flattener.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import dlt
 from pipelines.usercom import settings as s
 from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.flatten.json_reader import PageReader
 from pipelines.usercom.flatten.tables import TableBatcher
 from pipelines.usercom.http.client import ListingStats, TicketsClient
-from pipelines.usercom.http.pagination import iter_pages
 from pipelines.usercom.http.status_filter import StatusFilterCheck
+from pipelines.usercom.pages.pagination import iter_pages
 from pipelines.usercom.run.hints import with_hints
 from pipelines.usercom.run.memory import return_freed_memory
 from pipelines.usercom.run.progress import ListingProgress
@@ -34,10 +36,12 @@ log = logging.getLogger("usercom.source")
 class RunContext:
     """What the status resources of one run share; built on first use, inside the pipeline's extract."""
 
-    def __init__(self, tracker: RunTracker, filter_check: StatusFilterCheck, progress: ListingProgress) -> None:
+    def __init__(self, tracker: RunTracker, filter_check: StatusFilterCheck, progress: ListingProgress,
+                 reader: PageReader | None) -> None:
         self.tracker = tracker
         self.filter_check = filter_check
         self.progress = progress
+        self.reader = reader  # None: every page parsed to JSON, flattened row by row
         self._flattener: PageFlattener | None = None
         self._lock = threading.Lock()
 
@@ -74,7 +78,7 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
         batcher = TableBatcher()
         returned_at = 0  # stats.pages when freed memory last went back to the OS
         flattened_pages = flattened_tickets = 0  # stats run ahead of them: pages are fetched one batch ahead
-        for page in iter_pages(client, status, stats, run.filter_check):
+        for page in iter_pages(client, status, stats, run.filter_check, run.reader):
             if stats.unfiltered and label == status:  # the first page of the run's one listing of every ticket
                 label, listing.unfiltered = "all", True
                 report.filter_ignored = run.filter_check.evidence
