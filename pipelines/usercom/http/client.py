@@ -37,14 +37,15 @@ log = logging.getLogger("usercom.client")
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ListingStats:
-    """What one listing (one status) received, for reconciliation against `count`."""
+    """What one listing (one status) received, for reconciliation against `count`; live while it runs (a failed
+    run's figures are what it had read). A run's `ListingReport` (run/report.py) is one, with the flattening's."""
 
-    pages: int = 0
+    pages: int = 0  # fetched: may run a batch ahead of the pages flattened
     received: int = 0
-    first_count: int | None = None
-    last_count: int | None = None
+    api_count: int | None = None  # `count` on the first page
+    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
     retries: int = 0
     empty_pages_in_a_row: int = 0
     server_time: datetime | None = None

@@ -94,10 +94,10 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
                     f"(last: {redact_url(url)}); stopped instead of paging forever. "
                     "Nothing of this run was loaded; re-run later."
                 )
-            if stats.first_count is None:
-                stats.first_count = fetched.count
+            if stats.api_count is None:
+                stats.api_count = fetched.count
                 stats.server_time = fetched.server_time if parsed else server_time(fetched.response)
-            stats.last_count = fetched.count
+            stats.api_count_last = fetched.count
             if not parsed:
                 deferred.append(fetched)
                 deferred_bytes += len(fetched.response.content)
@@ -114,7 +114,7 @@ def _end_on_404(url: str, stats: ListingStats) -> None:
     """A `next` link answered 404: the listing's end when every ticket `count` announced was received (a known
     quirk of the API), else a failure naming the link. Counts moved by tickets changing status while we paged
     are allowed for: the least of the first and the last `count` is enough."""
-    counts = [c for c in (stats.first_count, stats.last_count) if isinstance(c, int)]
+    counts = [c for c in (stats.api_count, stats.api_count_last) if isinstance(c, int)]
     if counts and stats.received >= min(counts):
         stats.ended_on_404 = redact_url(url)
         log.info("the last page's `next` link %s answered 404 after all %d tickets of `count` were received: "
