@@ -54,7 +54,7 @@ def summarise(path: str, top: int = 12) -> dict:
 
 # Where a run's time goes, by the first matching frame (checked in this order) anywhere in a stack.
 CATEGORIES = (
-    ("fetch+decode", ("usercom/http/pagination.py", "TicketsClient.fetch")),
+    ("fetch+decode", ("usercom/pages/pagination.py", "TicketsClient.fetch")),
     ("flatten", ("PageFlattener.",)),
     ("dlt extract (per item)", ("Extractor.write_items", "ArrowExtractor.write_items")),
     ("dlt normalize", ("Normalize.run",)),

@@ -22,7 +22,7 @@ from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.flattener import PageFlattener
 from pipelines.usercom.flatten.json_reader import PageReader
 from pipelines.usercom.flatten.page import Page, parse_page_body
-from pipelines.usercom.http.page_body import page_head
+from pipelines.usercom.http.page_head import page_head
 from pipelines.usercom.state.cursor import UpdatedSince
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.state.versions import VersionLog

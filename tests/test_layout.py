@@ -1,4 +1,5 @@
-"""The package layout holds: no import cycles in `pipelines/`, importing a module does nothing to the process,
+"""The package layout holds: no import cycles in `pipelines/`, http/ imports nothing of flatten/,
+importing a module does nothing to the process,
 and no merge left its conflict markers behind."""
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ def test_no_module_of_pipelines_imports_itself_back_through_others():
     assert len(graph) > 40 and graph["pipelines.usercom.source"]  # the walk found the modules and their imports
     assert "pipelines.job.summary" in graph["pipelines.run_log"]  # an import under `if TYPE_CHECKING:` counts
     assert cycles(graph) == []
+
+
+def test_http_hands_on_bytes_and_heads_and_imports_nothing_of_flatten():
+    graph = import_graph()
+    http = {name: imports for name, imports in graph.items() if name.startswith("pipelines.usercom.http.")}
+    assert len(http) > 5 and "pipelines.usercom.http.transport" in http["pipelines.usercom.http.client"]
+    assert "pipelines.usercom.flatten.page" in graph["pipelines.usercom.pages.pagination"]  # the walk sees flatten/
+    into_flatten = {name: sorted(x for x in imports if x.startswith("pipelines.usercom.flatten"))
+                    for name, imports in http.items()}
+    assert {name: found for name, found in into_flatten.items() if found} == {}
 
 
 def test_importing_every_module_sets_nothing_in_the_process():

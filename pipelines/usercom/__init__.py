@@ -7,8 +7,9 @@
 - the `usercom-tickets check` probe of an account's API: `check.py`
 - talking to the API (`http/`): URLs and the host guard `urls.py`, one page with retries `client.py`, retry
   policy `retries.py`, request rate `pacing.py`, connections `transport.py`, whole-request bound `deadline.py`,
-  a listing's pages `pagination.py`, page heads and bodies `page_body.py`, read-ahead `read_ahead.py`, the status
-  filter check `status_filter.py`
+  a page's bytes and head `page_head.py`, read-ahead `read_ahead.py`, the status filter check `status_filter.py`
+- a listing's pages between http/ and flatten/ (`pages/`): page after page `pagination.py`, a body parsed into
+  a `Page` `bodies.py`
 - pages → Arrow tables (`flatten/`): the per-page choice `flattener.py`, the shared context `context.py`, the
   columnar path `columnar.py`, the row path `rows.py`, known fields `fields.py`, coercion `coercion.py`, column
   types `column_types.py`, stored names `names.py`, the JSON reader `json_reader.py`, pages `page.py`, tables

@@ -20,6 +20,7 @@ from pipelines.usercom.http.client import ListingStats, TicketsClient
 from pipelines.usercom.http.status_filter import IGNORED_SHARE
 from pipelines.usercom.http.transport import Transport
 from pipelines.usercom.http.urls import redact_url
+from pipelines.usercom.pages.bodies import get_page
 
 _RATE_HEADER = re.compile(r"^(x-)?(rate-?limit|ratelimit)|^retry-after$", re.IGNORECASE)
 _TIMESTAMP_FORMS = (
@@ -117,7 +118,7 @@ def _first_page(client: TicketsClient, session: Transport, status: str | None, s
 
 
 def _get(client: TicketsClient, session: Transport, url: str, stats: ListingStats, headers: dict[str, str]):
-    answer = client.get_page(session, url, stats)
+    answer = get_page(client, session, url, stats)
     stats.pages += 1
     headers.update({k.lower(): v for k, v in answer.headers.items() if _RATE_HEADER.search(k)})
     return answer

@@ -11,6 +11,7 @@ from dlt.common.typing import TSecretStrValue
 
 from pipelines.usercom import settings as s
 from pipelines.usercom.errors import UsercomConfigError
+from pipelines.usercom.flatten.json_reader import PageReader
 from pipelines.usercom.http.client import TicketsClient
 from pipelines.usercom.http.pacing import Pacer
 from pipelines.usercom.http.retries import RetryPolicy
@@ -129,6 +130,7 @@ def usercom(
         StatusFilterCheck(statuses, wait_seconds=min(max_total_wait_seconds + request_timeout_seconds,
                                                      s.FILTER_CHECK_WAIT_SECONDS)),
         progress or LogProgress(),
+        PageReader() if client.columnar else None,
     )
     report = report if report is not None else RunReport()
     report.pacer = client.pacer

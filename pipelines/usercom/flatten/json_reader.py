@@ -16,7 +16,6 @@ of CPU, none of it holding the GIL).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.json as pj
@@ -24,20 +23,12 @@ import pyarrow.types as pat
 
 from pipelines.usercom.errors import NotColumnar
 from pipelines.usercom.flatten.fields import LIST_FIELDS, OBJECT_FIELDS, TICKET_COLUMNS, TIMESTAMP
+from pipelines.usercom.flatten.page import Page
 
 # the reader's block must hold the whole body: a page is one JSON document, not one per line
 _MIN_BLOCK = 1 << 16
 # fields declared at most (an API that sends ever new keys would otherwise grow the declared type forever)
 MAX_DECLARED_FIELDS = 2_000
-
-
-@dataclass
-class ArrowPage:
-    """A page as parsed by the JSON reader: its tickets as one Arrow struct array."""
-
-    tickets: pa.StructArray
-    count: int | None
-    next_url: str | None
 
 
 def _as_text(arrow_type: pa.DataType) -> pa.DataType:
@@ -58,7 +49,7 @@ def known_ticket_fields() -> dict[str, pa.DataType]:
 
 
 class PageReader:
-    """Parses page bodies into `ArrowPage`s; shared by every listing of a run (thread-safe)."""
+    """Parses page bodies into `Page`s of Arrow tickets; shared by every listing of a run (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -71,11 +62,12 @@ class PageReader:
                           ("results", pa.list_(ticket_type))])
         return pj.ParseOptions(explicit_schema=page, unexpected_field_behavior="infer")
 
-    def read(self, body: bytes) -> ArrowPage:
-        """One page's tickets as Arrow; raises NotColumnar when the row path must read it."""
+    def read(self, body: bytes) -> Page:
+        """One page, its tickets as Arrow (`url`, `number` and `server_time` left for the caller); raises
+        NotColumnar when the row path must read it."""
         page = self._read_table(body, 1)
-        return ArrowPage(tickets=self._tickets(page), count=page.column("count")[0].as_py(),
-                         next_url=page.column("next")[0].as_py())
+        return Page(count=page.column("count")[0].as_py(), tickets=self._tickets(page), bodies=[body],
+                    next_url=page.column("next")[0].as_py())
 
     def read_many(self, bodies: list[bytes], next_urls: list[str | None]) -> pa.StructArray:
         """The tickets of several pages, parsed in one call, as one struct array; raises NotColumnar when any

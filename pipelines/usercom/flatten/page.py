@@ -1,5 +1,5 @@
-"""What the HTTP layer hands the flatteners: the tickets of one or more consecutive pages, as Arrow (parsed
-together by the JSON reader) or as parsed JSON; and the JSON text parser both sides use."""
+"""A page once parsed, what the flatteners take: the tickets of one or more consecutive pages, as Arrow (parsed
+together by the JSON reader) or as parsed JSON; and the JSON text parser both paths use."""
 
 from __future__ import annotations
 
@@ -19,21 +19,30 @@ class Page:
     """Tickets of one or more consecutive pages of a listing: as Arrow (`tickets`, parsed together by the JSON
     reader) or as parsed JSON (`results`, one page); `rows()` gives parsed JSON either way."""
 
-    url: str  # of the first page
-    number: int  # of the first page
-    results: list[dict] | None
-    count: int | None
-    server_time: datetime | None
+    url: str = ""  # of the first page
+    number: int = 0  # of the first page
+    results: list[dict] | None = None
+    count: int | None = None  # of the first page
+    server_time: datetime | None = None
     lenient: bool = False  # parsed by the standard library: may hold lone surrogates or numbers beyond 64 bits
     tickets: pa.StructArray | None = None
     bodies: list[bytes] = field(default_factory=list, repr=False)  # kept until `results` is parsed
     pages: int = 1
     only: frozenset[str] | None = None  # keep only tickets of these statuses (a listing of every ticket, subset run)
+    next_url: str | None = None  # of the last page
 
     @property
     def size(self) -> int:
         """How many tickets the page(s) hold."""
         return len(self.results) if self.results is not None else len(self.tickets)
+
+    def statuses(self) -> list:
+        """The `status` of each ticket (None where there is none)."""
+        if self.results is not None:
+            return [t.get("status") if isinstance(t, dict) else None for t in self.results]
+        if self.tickets.type.get_field_index("status") < 0:
+            return [None] * len(self.tickets)
+        return self.tickets.field("status").to_pylist()
 
     def rows(self) -> list[dict]:
         """The tickets as parsed JSON (parsed now when the JSON reader took the pages)."""

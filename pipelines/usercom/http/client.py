@@ -1,9 +1,9 @@
-"""One page from the API, as a run asks for it: auth headers, pacing, a deadline on the whole request, retries
+"""One answer from the API, as a run asks for it: auth headers, pacing, a deadline on the whole request, retries
 within bounds, and the errors that name the cause and the fix.
 
 dlt's RESTClient is not used: its JSONLinkPaginator parses every page a second time to find `next`
 (at 100k tickets that second `json.loads` alone costs about as much as all of our flattening), and
-dlt's retrying `Client` has neither jitter nor a bound on the total wait. This module and pagination.py
+dlt's retrying `Client` has neither jitter nor a bound on the total wait. This module and pages/pagination.py
 are the small loop both would replace, on urllib3 (transport.py) and tenacity (a dlt dependency).
 """
 
@@ -12,19 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import urlencode, urljoin
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from pipelines.usercom import settings
-from pipelines.usercom.errors import Halted, NotColumnar, Retryable, UsercomHTTPError, http_error
-from pipelines.usercom.flatten.json_reader import PageReader
+from pipelines.usercom.errors import Halted, Retryable, UsercomHTTPError, http_error
 from pipelines.usercom.http.deadline import Deadline
 from pipelines.usercom.http.pacing import Pacer
-from pipelines.usercom.http.page_body import Body, Fetched, decode_page, page_head, server_message
+from pipelines.usercom.http.page_head import server_message
 from pipelines.usercom.http.read_ahead import ReadAheads
 from pipelines.usercom.http.retries import NETWORK_ERRORS, RetryPolicy, parse_retry_after, worth_retrying
 from pipelines.usercom.http.transport import Answer, Transport
@@ -33,15 +34,18 @@ from pipelines.usercom.stopping import requests_stopped
 
 log = logging.getLogger("usercom.client")
 
+T = TypeVar("T")
 
-@dataclass
+
+@dataclass(kw_only=True)
 class ListingStats:
-    """What one listing (one status) received, for reconciliation against `count`."""
+    """What one listing (one status) received, for reconciliation against `count`; live while it runs (a failed
+    run's figures are what it had read). A run's `ListingReport` (run/report.py) is one, with the flattening's."""
 
-    pages: int = 0
+    pages: int = 0  # fetched: may run a batch ahead of the pages flattened
     received: int = 0
-    first_count: int | None = None
-    last_count: int | None = None
+    api_count: int | None = None  # `count` on the first page
+    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
     retries: int = 0
     empty_pages_in_a_row: int = 0
     server_time: datetime | None = None
@@ -73,7 +77,7 @@ class TicketsClient:
         self.retry = retry or RetryPolicy()
         self._origin = origin(self.base_url)
         self._api_key = api_key
-        self.reader = PageReader() if columnar else None  # None: every page parsed to JSON, flattened row by row
+        self.columnar = columnar  # pages read by Arrow's JSON reader (pages/); false: parsed to JSON, row by row
         self.pacer = pacer or Pacer()
         self.key_accepted = threading.Event()  # a request of this client succeeded with the key
         self.read_aheads = ReadAheads()
@@ -98,26 +102,16 @@ class TicketsClient:
         """The URL to request for a `next` link, or a refusal naming what differs (see `urls.checked_next`)."""
         return checked_next(url, self.base_url, seen, self._http_links_said)
 
-    def get_page(self, session: Transport, url: str, stats: ListingStats) -> Answer:
-        """One page read whole as a run reads it (pacing, retries, the body checked to be a page); raises
-        `UsercomHTTPError` (with the status code) or `UsercomResponseError` when the API will not give it."""
-        return self.fetch(session, url, stats.pages + 1, stats, whole=True).response
-
-    def fetch(self, session: Transport, url: str, number: int, stats: ListingStats,
-                  halt: threading.Event | None = None, whole: bool = False) -> Fetched:
-        """One page, with retries; its tickets are left for a batch when `count` and `next` can be read alone,
-        else (or with `whole`) parsed at once, which is also where a body that is not a page is retried."""
+    def fetch(self, session: Transport, url: str, stats: ListingStats, read: Callable[[Answer], T],
+              halt: threading.Event | None = None) -> T:
+        """What `read` makes of the 200 answer for `url`, with retries: also when `read` raises `Retryable` (a body
+        that is not a page, say); raises `UsercomHTTPError` (with the status code) when the API will not give it."""
         halt = halt or threading.Event()
 
-        def attempt() -> Fetched:
+        def attempt() -> T:
             if halt.is_set():
                 raise Halted()
-            response = self._send(session, url, halt)
-            head = None if whole or self.reader is None else page_head(response.content)
-            if head is not None:
-                return Fetched(url, number, response, head.next_url, head.count, head.empty)
-            body = self.decode(response, url)
-            return Fetched(url, number, response, body.next_url, body.count, body.size == 0, body)
+            return read(self._send(session, url, halt))
 
         def count_retry(state: RetryCallState) -> None:
             stats.retries += 1
@@ -225,15 +219,3 @@ class TicketsClient:
             raise http_error(response.status_code, redact_url(url), self._scrub(server_message(response)))
         self.key_accepted.set()
         return response
-
-    def decode(self, response: Answer, url: str) -> Body:
-        """The body by the Arrow JSON reader when it takes the page (GIL released while it parses), else by
-        `parse_page_body`: pages with values only the row flattener handles, and bodies that are not a page."""
-        try:
-            if self.reader is not None:
-                page = self.reader.read(response.content)
-                return Body(page.next_url, page.count, tickets=page.tickets)
-        except NotColumnar as why:
-            log.debug("page %s is read row by row: %s", redact_url(url), why)
-        doc, lenient = decode_page(response, url)
-        return Body(doc.get("next"), doc.get("count"), results=doc["results"], lenient=lenient)

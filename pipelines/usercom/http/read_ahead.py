@@ -1,4 +1,4 @@
-"""Pages fetched on a thread of their own, one ahead of the listing that flattens them; when one listing fails,
+"""Pages (of any form) fetched on a thread of their own, one ahead of the listing that flattens them; when one listing fails,
 the others stop requesting before its error is handed on."""
 
 from __future__ import annotations
@@ -7,15 +7,17 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from typing import TypeVar
 
 from pipelines.usercom.errors import Halted
-from pipelines.usercom.flatten.page import Page
 from pipelines.usercom.stopping import RequestsStopped, register_halt, requests_stopped
 
 # how long a failing listing waits for the others to stop before its error is raised (a request in flight ends first)
 STOP_OTHERS_SECONDS = 2.0
 
 _DONE = object()
+
+T = TypeVar("T")
 
 
 class ReadAheads:
@@ -50,7 +52,7 @@ class ReadAheads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-def read_ahead(pages: Iterator[Page], halt: threading.Event, listings: ReadAheads) -> Iterator[Page]:
+def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) -> Iterator[T]:
     """Yields the items of `pages`, produced on a thread that keeps one item ready ahead of the consumer.
 
     An exception of `pages` is raised where its item would have been, once the other listings stopped. `halt`

@@ -1,6 +1,7 @@
 """One status listing as a dlt resource: pages fetched, flattened and handed to dlt in items, its cursor moved.
 
-The listings of a run share a `RunContext`: the run's tracker, the status filter check, progress and the flattener.
+The listings of a run share a `RunContext`: the run's tracker, the status filter check, progress, the JSON reader and
+the flattener.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import dlt
 from pipelines.usercom import settings as s
 from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.flattener import PageFlattener
+from pipelines.usercom.flatten.json_reader import PageReader
 from pipelines.usercom.flatten.tables import TableBatcher
-from pipelines.usercom.http.client import ListingStats, TicketsClient
-from pipelines.usercom.http.pagination import iter_pages
+from pipelines.usercom.http.client import TicketsClient
 from pipelines.usercom.http.status_filter import StatusFilterCheck
+from pipelines.usercom.pages.pagination import iter_pages
 from pipelines.usercom.run.hints import with_hints
 from pipelines.usercom.run.memory import return_freed_memory
 from pipelines.usercom.run.progress import ListingProgress
@@ -34,10 +36,12 @@ log = logging.getLogger("usercom.source")
 class RunContext:
     """What the status resources of one run share; built on first use, inside the pipeline's extract."""
 
-    def __init__(self, tracker: RunTracker, filter_check: StatusFilterCheck, progress: ListingProgress) -> None:
+    def __init__(self, tracker: RunTracker, filter_check: StatusFilterCheck, progress: ListingProgress,
+                 reader: PageReader | None) -> None:
         self.tracker = tracker
         self.filter_check = filter_check
         self.progress = progress
+        self.reader = reader  # None: every page parsed to JSON, flattened row by row
         self._flattener: PageFlattener | None = None
         self._lock = threading.Lock()
 
@@ -70,50 +74,47 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
         tracker = run.tracker
         listing = report.listing(status)
         label = status
-        stats = listing.http = ListingStats()
         batcher = TableBatcher()
-        returned_at = 0  # stats.pages when freed memory last went back to the OS
-        flattened_pages = flattened_tickets = 0  # stats run ahead of them: pages are fetched one batch ahead
-        for page in iter_pages(client, status, stats, run.filter_check):
-            if stats.unfiltered and label == status:  # the first page of the run's one listing of every ticket
-                label, listing.unfiltered = "all", True
+        returned_at = 0  # listing.pages when freed memory last went back to the OS
+        # listing.pages and .received are counted as pages are fetched, one batch ahead of these
+        flattened_pages = flattened_tickets = 0
+        for page in iter_pages(client, status, listing, run.filter_check, run.reader):
+            if listing.unfiltered and label == status:  # the first page of the run's one listing of every ticket
+                label = "all"
                 report.filter_ignored = run.filter_check.evidence
                 states = [dlt.current.resource_state(_resource_name(x)) for x in run.filter_check.statuses]
                 cursor = UpdatedSince.oldest(UpdatedSince.from_state(x, full_refresh) for x in states)
-            if stats.unfiltered and set(run.filter_check.statuses) != set(s.STATUSES):
+            if listing.unfiltered and set(run.filter_check.statuses) != set(s.STATUSES):
                 page.keep_statuses(frozenset(run.filter_check.statuses))
             tracker.saw_server_time(page.server_time)
             flat = flattener.flatten_page(page, listing=label, cursor=cursor, versions=versions)
             report.listed.add(flat.listed_ids)
-            listing.pages, listing.received, listing.api_count = stats.pages, stats.received, stats.first_count
-            listing.api_count_last, listing.retries = stats.last_count, stats.retries
             listing.kept += flat.kept
             listing.skipped_unchanged += flat.skipped_unchanged
             listing.rejected += flat.rejected
             listing.pages_row_by_row += 0 if flat.columnar else page.pages
             flattened_pages, flattened_tickets = flattened_pages + page.pages, flattened_tickets + page.size
-            run.progress.update(label, flattened_pages, flattened_tickets, stats.first_count)
+            run.progress.update(label, flattened_pages, flattened_tickets, listing.api_count)
             for table, arrow_table in batcher.add(flat.tables):
                 yield with_hints(table, arrow_table)
-            if stats.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
+            if listing.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
                 versions.forget_before(tracker.cursor(newest_seen=versions.newest()))
                 return_freed_memory()
-                returned_at = stats.pages
+                returned_at = listing.pages
         for table, arrow_table in batcher.flush():
             yield with_hints(table, arrow_table)
         run.progress.finish(label)
-        listing.finished, listing.ended_on_404, listing.stopped = True, stats.ended_on_404, stats.stopped
-        listing.pages, listing.api_count, listing.api_count_last = stats.pages, stats.first_count, stats.last_count
+        listing.finished = True
         report.throttles, report.paced_at = client.pacer.throttles, client.pacer.rate
         if listing.count_mismatch:
-            log.warning("%s: received %d tickets but the API's count said %s", label, stats.received, stats.first_count)
+            log.warning("%s: received %d tickets but the API's count said %s", label, listing.received, listing.api_count)
         if tracker.finish_listing():
             report.repeated = tracker.repeated_tickets()
             for table, arrow_table in flattener.tombstones(tracker.stale_positions()).items():
                 yield with_hints(table, arrow_table)
             if set(run.filter_check.statuses) == set(s.STATUSES):  # every status listed to its end: deletions can be judged
                 report.complete_run = count_complete_run(dlt.current.resource_state(_resource_name(x)) for x in s.STATUSES)
-        if not stats.stopped:  # a stopped listing read nothing: the run's listing of every ticket moves its cursor
+        if not listing.stopped:  # a stopped listing read nothing: the run's listing of every ticket moves its cursor
             # committed with this load only: a failed run keeps the previous cursor
             new_cursor = tracker.cursor(newest_seen=versions.newest())
             for state in states:

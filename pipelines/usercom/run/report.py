@@ -6,33 +6,25 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pipelines.usercom.http.client import ListingStats
 from pipelines.usercom.http.status_filter import Evidence
 from pipelines.usercom.state.listed import ListedTickets
 
 if TYPE_CHECKING:
-    from pipelines.usercom.http.client import ListingStats
     from pipelines.usercom.http.pacing import Pacer
 
 
 @dataclass
-class ListingReport:
-    """What one status listing did in a run."""
+class ListingReport(ListingStats):
+    """What one status listing did in a run: its requests' figures (`ListingStats`, filled in by the listing's
+    pages as they are fetched) and what flattening made of its tickets."""
 
     status: str
-    pages: int = 0
-    received: int = 0
-    api_count: int | None = None
-    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
     kept: int = 0
     skipped_unchanged: int = 0
     rejected: int = 0
-    retries: int = 0
     pages_row_by_row: int = 0  # pages the columnar path handed to the row flattener (odd values, unknown lists)
     finished: bool = False
-    ended_on_404: str | None = None  # the last page's `next` link answered 404 with every ticket received
-    unfiltered: bool = False  # the API ignored the status filter: this listing read every ticket
-    stopped: bool = False  # the API ignored the status filter: another listing read every ticket
-    http: ListingStats | None = field(default=None, repr=False)  # its HTTP counters, live: what a failed run had read
 
     @property
     def count_mismatch(self) -> int | None:
@@ -63,7 +55,7 @@ class RunReport:
 
     def requests_so_far(self) -> RequestFigures:
         """Pages, tickets received, retries and throttled answers up to now, finished or not (a failed run's too)."""
-        listed = [x.http for x in self.listings.values() if x.http is not None]
+        listed = list(self.listings.values())
         return RequestFigures(
             pages=sum(x.pages for x in listed), received=sum(x.received for x in listed),
             retries=sum(x.retries for x in listed), throttled=self.pacer.throttles if self.pacer else self.throttles,

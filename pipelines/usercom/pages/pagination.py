@@ -5,25 +5,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from pipelines.usercom import settings
 from pipelines.usercom.errors import NotColumnar, Retryable, UsercomHTTPError, UsercomPaginationError, UsercomResponseError
+from pipelines.usercom.flatten.json_reader import PageReader
 from pipelines.usercom.flatten.page import Page
 from pipelines.usercom.http.client import ListingStats, TicketsClient
-from pipelines.usercom.http.page_body import Fetched, server_time
+from pipelines.usercom.http.page_head import RawPage, page_head, server_time
 from pipelines.usercom.http.read_ahead import read_ahead
 from pipelines.usercom.http.status_filter import StatusFilterCheck
-from pipelines.usercom.http.transport import Transport
+from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import redact_url
+from pipelines.usercom.pages.bodies import parse_page
 
 log = logging.getLogger("usercom.client")
 
 
 def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | None = None,
-               filter_check: StatusFilterCheck | None = None) -> Iterator[Page]:
+               filter_check: StatusFilterCheck | None = None, reader: PageReader | None = None) -> Iterator[Page]:
     """Yields the tickets of the listing for `status`, refusing foreign hosts and loops: a `Page` per batch of
-    ~2 MB of API pages the JSON reader took (`Page.pages` of them), or per page it refused.
+    ~2 MB of API pages the JSON `reader` took (`Page.pages` of them), or per page it refused (without a reader,
+    every page is parsed to JSON).
 
     With `filter_check`, the first page's statuses tell whether the API honours the status filter; when it
     does not, one listing of the run goes on through every ticket (`stats.unfiltered`) and the others end
@@ -37,14 +41,27 @@ def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | 
     """
     halt = threading.Event()
     stats = stats if stats is not None else ListingStats()
-    return read_ahead(_pages(client, status, stats, halt, filter_check if status else None), halt, client.read_aheads)
+    pages = _pages(client, reader, status, stats, halt, filter_check if status else None)
+    return read_ahead(pages, halt, client.read_aheads)
 
 
-def _pages(client: TicketsClient, status: str | None, stats: ListingStats, halt: threading.Event,
-           filter_check: StatusFilterCheck | None) -> Iterator[Page]:
+def _read(reader: PageReader | None, url: str, number: int, whole: bool) -> Callable[[Answer], RawPage | Page]:
+    """How an answer is read: as far as `count` and `next` when they can be read alone (the tickets are left
+    for a batch), else (or with `whole`) parsed at once, which is also where a body that is not a page is retried."""
+    def read(response: Answer) -> RawPage | Page:
+        head = None if whole or reader is None else page_head(response.content)
+        if head is not None:
+            return replace(head, url=url, number=number, response=response)
+        return parse_page(reader, response, url, number)
+
+    return read
+
+
+def _pages(client: TicketsClient, reader: PageReader | None, status: str | None, stats: ListingStats,
+           halt: threading.Event, filter_check: StatusFilterCheck | None) -> Iterator[Page]:
     seen: set[str] = set()
     url: str | None = client.first_url(status)
-    deferred: list[Fetched] = []  # read as far as `count` and `next`; their tickets are parsed together
+    deferred: list[RawPage] = []  # read as far as `count` and `next`; their tickets are parsed together
     deferred_bytes = 0
     with client.open_session() as session:
         while url is not None and not halt.is_set():
@@ -52,58 +69,52 @@ def _pages(client: TicketsClient, status: str | None, stats: ListingStats, halt:
             seen.add(url)
             first = stats.pages == 0
             try:
-                fetched = client.fetch(session, url, stats.pages + 1, stats, halt, whole=first and bool(filter_check))
+                fetched = client.fetch(session, url, stats,
+                                       _read(reader, url, stats.pages + 1, whole=first and bool(filter_check)), halt)
             except BaseException as error:
                 if first and filter_check:
                     filter_check.withdraw(status)  # the other listings need not wait for this one's first page
                 if first or not (isinstance(error, UsercomHTTPError) and error.status_code == 404):
                     raise
-                yield from _parse_deferred(client, session, deferred, stats, halt)
+                yield from _parse_deferred(client, reader, session, deferred, stats, halt)
                 _end_on_404(url, stats)
                 return
             if first and filter_check:
-                verdict = filter_check.first_page(status, fetched.body.statuses(), halt)
+                verdict = filter_check.first_page(status, fetched.statuses(), halt)
                 stats.unfiltered, stats.stopped = verdict == "unfiltered", verdict == "stop"
                 if stats.stopped:
                     return
             stats.pages += 1
-            stats.empty_pages_in_a_row = 0 if not fetched.empty else stats.empty_pages_in_a_row + 1
+            parsed = isinstance(fetched, Page)
+            empty = fetched.size == 0 if parsed else fetched.empty
+            stats.empty_pages_in_a_row = 0 if not empty else stats.empty_pages_in_a_row + 1
             if fetched.next_url is not None and stats.empty_pages_in_a_row > settings.MAX_EMPTY_PAGES_IN_A_ROW:
                 raise UsercomPaginationError(
                     f"The API sent {stats.empty_pages_in_a_row} empty pages in a row that still link to a next page "
                     f"(last: {redact_url(url)}); stopped instead of paging forever. "
                     "Nothing of this run was loaded; re-run later."
                 )
-            if stats.first_count is None:
-                stats.first_count = fetched.count
-                stats.server_time = server_time(fetched.response)
-            stats.last_count = fetched.count
-            parsed = not fetched.deferred
+            if stats.api_count is None:
+                stats.api_count = fetched.count
+                stats.server_time = fetched.server_time if parsed else server_time(fetched.response)
+            stats.api_count_last = fetched.count
             if not parsed:
                 deferred.append(fetched)
                 deferred_bytes += len(fetched.response.content)
             if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES):
-                yield from _parse_deferred(client, session, deferred, stats, halt)
+                yield from _parse_deferred(client, reader, session, deferred, stats, halt)
                 deferred_bytes = 0
             if parsed:
-                yield _page(fetched, stats)
+                stats.received += fetched.size
+                yield fetched
             url = fetched.next_url
-
-
-def _page(fetched: Fetched, stats: ListingStats) -> Page:
-    body = fetched.body
-    page = Page(url=redact_url(fetched.url), number=fetched.number, results=body.results, count=fetched.count,
-                server_time=server_time(fetched.response), lenient=body.lenient, tickets=body.tickets,
-                bodies=[fetched.response.content] if body.tickets is not None else [])
-    stats.received += page.size
-    return page
 
 
 def _end_on_404(url: str, stats: ListingStats) -> None:
     """A `next` link answered 404: the listing's end when every ticket `count` announced was received (a known
     quirk of the API), else a failure naming the link. Counts moved by tickets changing status while we paged
     are allowed for: the least of the first and the last `count` is enough."""
-    counts = [c for c in (stats.first_count, stats.last_count) if isinstance(c, int)]
+    counts = [c for c in (stats.api_count, stats.api_count_last) if isinstance(c, int)]
     if counts and stats.received >= min(counts):
         stats.ended_on_404 = redact_url(url)
         log.info("the last page's `next` link %s answered 404 after all %d tickets of `count` were received: "
@@ -116,8 +127,8 @@ def _end_on_404(url: str, stats: ListingStats) -> None:
     )
 
 
-def _parse_deferred(client: TicketsClient, session: Transport, deferred: list[Fetched], stats: ListingStats,
-                    halt: threading.Event) -> Iterator[Page]:
+def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transport, deferred: list[RawPage],
+                    stats: ListingStats, halt: threading.Event) -> Iterator[Page]:
     """The deferred pages' tickets, parsed by the JSON reader in one call (it costs ~0.4 ms a call whatever
     the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again.
     Empties `deferred`."""
@@ -127,7 +138,7 @@ def _parse_deferred(client: TicketsClient, session: Transport, deferred: list[Fe
         return
     bodies = [f.response.content for f in batch]
     try:
-        tickets = client.reader.read_many(bodies, [f.next_url for f in batch])
+        tickets = reader.read_many(bodies, [f.next_url for f in batch])
     except NotColumnar as why:
         log.debug("pages %d-%d are parsed one by one: %s", batch[0].number, batch[-1].number, why)
     else:
@@ -135,18 +146,18 @@ def _parse_deferred(client: TicketsClient, session: Transport, deferred: list[Fe
         stats.received += len(tickets)
         yield Page(url=redact_url(batch[0].url), number=batch[0].number, results=None,
                    count=batch[0].count, server_time=min(times, default=None), tickets=tickets, bodies=bodies,
-                   pages=len(batch))
+                   pages=len(batch), next_url=batch[-1].next_url)
         return
     for fetched in batch:
         try:
-            fetched.body = client.decode(fetched.response, fetched.url)
+            page = parse_page(reader, fetched.response, fetched.url, fetched.number)
         except Retryable:  # cut short with an honest length, say: read it again, with the usual retries
             stats.retries += 1
-            again = client.fetch(session, fetched.url, fetched.number, stats, halt, whole=True)
-            if again.next_url != fetched.next_url:
+            page = client.fetch(session, fetched.url, stats, _read(reader, fetched.url, fetched.number, whole=True), halt)
+            if page.next_url != fetched.next_url:
                 raise UsercomResponseError(
                     f"The page at {redact_url(fetched.url)} linked to another `next` page when read again; "
                     "stopped instead of guessing which one to follow. Nothing of this run was loaded; re-run later."
                 ) from None
-            fetched.body, fetched.response = again.body, again.response
-        yield _page(fetched, stats)
+        stats.received += page.size
+        yield page
