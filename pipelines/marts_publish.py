@@ -103,11 +103,6 @@ def publish_build(directory: Path, database: Path | None = None) -> PublishedBui
                           readers[BI_FILE])
 
 
-def publish_local_marts(database: Path) -> Path:
-    """:func:`publish_build` of ``database``'s marts into its own folder; returns the BI snapshot's path."""
-    return publish_build(Path(database).parent, database).snapshot
-
-
 def current_build(directory: Path) -> PublishedBuild | None:
     """The build readers of ``directory`` see now (from ``.published/current/build.json``), None before the first."""
     folder = Path(directory) / PUBLISHED / CURRENT

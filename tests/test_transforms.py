@@ -23,7 +23,7 @@ import yaml
 
 from pipelines import parquet_publish
 from pipelines.job.pipeline import make_pipeline
-from pipelines.marts_publish import publish_local_marts
+from pipelines.marts_publish import publish_build
 from pipelines.sandbox import SANDBOX_API_KEY
 from tests.test_http_contract import cli
 from transforms import dbt_runner
@@ -258,7 +258,7 @@ def built(tmp_path_factory):
     write_raw_tables(db, TICKETS + deleted, HISTORY_VERSIONS + [(t["updated_at"], t) for t in deleted],
                      {i: at for i, (_, at) in DELETED.items()})
     result = build(db, policy_path=directory / "sla_policy.toml")
-    publish_local_marts(db)
+    publish_build(db.parent, db)
     return db, result
 
 
