@@ -2,9 +2,11 @@
 
     python notebooks/render_report.py [--database FILE] [--out-dir DIR]
 
-Defaults: `tickets.duckdb` and `reports/` in the data directory (USERCOM_DATA_DIR or ./data, as for
-`usercom-tickets`). The report leaves the code cells out (the notebook has them). The HTML is written
-to a temporary file and moved into place, so a failed cell leaves the previous report whole.
+Defaults: the BI snapshot `analytics.duckdb` (the last published build, whole while a run builds the next
+one and readable while a run holds `tickets.duckdb`) and `reports/` in the data directory (USERCOM_DATA_DIR
+or ./data, as for `usercom-tickets`); `--database` reads another DuckDB file with the marts, such as
+`tickets.duckdb`. The report leaves the code cells out (the notebook has them). The HTML is written to a
+temporary file and moved into place, so a failed cell leaves the previous report whole.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 from traitlets.config import Config
+
+from pipelines.bi_publish import BI_FILE
 
 NOTEBOOK = Path(__file__).resolve().parent / "sla_overview.ipynb"
 DATABASE_ENV = "USERCOM_SLA_DATABASE"  # the notebook's parameter (notebooks/sla_charts.py)
@@ -58,14 +62,14 @@ def write_report(nb: nbformat.NotebookNode, target: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="DuckDB file with the marts (default: <data dir>/tickets.duckdb)")
+    parser.add_argument("--database", help=f"DuckDB file with the marts (default: <data dir>/{BI_FILE}, the BI snapshot)")
     parser.add_argument("--out-dir", help="folder for sla_overview.html (default: <data dir>/reports)")
     args = parser.parse_args(argv)
     if not (args.database and args.out_dir):
         from pipelines.job.pipeline import data_dir
 
         directory = data_dir()
-    database = Path(args.database).absolute() if args.database else directory / "tickets.duckdb"
+    database = Path(args.database).absolute() if args.database else directory / BI_FILE
     out_dir = Path(args.out_dir).absolute() if args.out_dir else directory / "reports"
     if not database.exists():
         print(f"error: no marts at {database}: run `make demo` or `usercom-tickets run` first, or pass --database",

@@ -8,7 +8,7 @@ Each build is written whole into a folder of its own, then one symbolic link is 
     data/.published/current  -> 2026-12-03T12-00-00.123456Z        (the one switch: os.replace of a link)
     data/.published/previous -> the build before it                 (kept for readers still on it)
     data/.published/2026-12-03T12-00-00.123456Z/
-        marts/<mart>.parquet, analytics.duckdb, build.json (build id, as_of, published_at, marts)
+        marts/<mart>.parquet, analytics.duckdb, build.json (build id, as_of, built_at, published_at, marts)
 
 So the paths readers use stay ``data/marts/<mart>.parquet`` and ``data/analytics.duckdb``, and both resolve
 through the same ``current`` link: a failure anywhere before the switch leaves the previous build whole; the
@@ -117,11 +117,13 @@ def _write_build(database: Path, folder: Path, build_id: str, marts: list[str]) 
     """Every mart as Parquet, the BI snapshot and build.json into ``folder``; the build's as_of."""
     with duckdb.connect(str(database), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        (as_of,) = con.execute(f"select max(as_of) from {MARTS_SCHEMA}.int_sla_policy").fetchone()
+        # the mart BI tools read names the build: build.json says what it says
+        (as_of, built_at) = con.execute(f"select max(as_of), max(built_at) from {MARTS_SCHEMA}.rpt_helpdesk_summary").fetchone()
         _attempt(lambda: publish_parquet(con, marts, folder / MARTS_DIR, MARTS_SCHEMA), folder / MARTS_DIR,
                  "write the Parquet marts into")
     _attempt(lambda: publish_bi_database(database, marts, folder / BI_FILE), folder / BI_FILE, "write the BI snapshot")
     info = {"build_id": build_id, "as_of": as_of.isoformat() if as_of else None,
+            "built_at": built_at.isoformat() if built_at else None,
             "published_at": datetime.now(UTC).isoformat(), "marts": marts}
     _attempt(lambda: (folder / BUILD_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8"),
              folder / BUILD_FILE, "write")

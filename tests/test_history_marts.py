@@ -10,6 +10,8 @@ lists attributes__csat, which no ticket has.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from pipelines.job.pipeline import make_pipeline
@@ -108,6 +110,8 @@ def check_history_marts(query) -> None:
     assert created[101] == (1, 1, 8.0, 8.0) and created[108] == (-1, -1, 48.0, 48.0)
 
     (summary,) = query("select * from analytics.rpt_helpdesk_summary")
+    built_at = summary.pop("built_at")  # when the build started (tests/test_report_explains.py pins it)
+    assert built_at.tzinfo is not None and as_of < built_at <= datetime.now(UTC)
     assert summary == {
         "as_of": as_of, "sla_clock": "calendar",
         # open: 106, 107, 110 (112 is deleted); overdue 106; past their SLA target 106 and 110

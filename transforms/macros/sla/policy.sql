@@ -14,6 +14,16 @@
 {%- endmacro %}
 
 
+{#- When this build started: dbt's `run_started_at` (UTC, one instant for every model of a `dbt build`), read at
+    compile time, so it changes with every build without a re-parse; not a var (a changed var re-parses the project). -#}
+{% macro built_at() -%}
+    {%- if run_started_at is none -%}
+        cast({{ dbt.current_timestamp() }} as {{ usercom_tickets.type_timestamptz() }})
+    {%- else -%}
+        cast({{ dbt.string_literal(run_started_at.isoformat()) }} as {{ usercom_tickets.type_timestamptz() }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- True when `status` is one of the statuses in the list var `list_var`; false for none (and null stays null). -#}
 {% macro status_in(status, list_var) -%}
     {%- set statuses = var(list_var) -%}

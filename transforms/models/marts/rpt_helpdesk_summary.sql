@@ -1,6 +1,6 @@
 -- One row: the helpdesk at as_of. The backlog then (open, unassigned, overdue, past its SLA target), and
 -- what happened in the 7 and 30 days up to as_of (created, closed, reopened, deleted, SLA targets
--- breached), with the build's as_of and SLA clock. The windows are (as_of - 168 h, as_of] and
+-- breached), with the build's as_of, SLA clock and start (built_at). The windows are (as_of - 168 h, as_of] and
 -- (as_of - 720 h, as_of]: calendar hours, whatever daylight saving does. Closes and reopens count as in
 -- rpt_backlog_daily (each one, up to the ticket's deletion); a deleted ticket counts only as deleted.
 
@@ -72,6 +72,7 @@ flows as (
 select
     policy.as_of,
     policy.sla_clock,
+    {{ usercom_tickets.built_at() }} as built_at,
     at_as_of.open_tickets,
     at_as_of.unassigned_open_tickets,
     at_as_of.overdue_tickets,
