@@ -64,6 +64,25 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(scope="session")
+def nightly_data(tmp_path_factory) -> Path:
+    """A data directory as three nights leave it, made by the real command line: a run without an API key
+    (failed), a run that loaded the sandbox's 600 tickets without building, and `demo`'s run that loaded them
+    again and built and published the marts as of the sandbox's now. Shared: read it, never change it."""
+    from tests.test_http_contract import cli
+
+    directory = tmp_path_factory.mktemp("nightly") / "data"
+    failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
+    assert failed.returncode == 1 and "Missing configuration api_key" in failed.stderr
+    with SandboxServer(SandboxOptions(tickets=600)) as server:
+        loaded = cli("run", "--no-transform", "--data-dir", str(directory),
+                     env={"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
+    assert loaded.returncode == 0, loaded.stderr
+    result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
 def run(server: SandboxServer, directory: Path, **kwargs) -> RunSummary:
     """Runs the real job's extract and load (no marts) against `server`, with fast retries unless overridden."""
     overrides = {"api_key": SANDBOX_API_KEY, "base_url": server.base_url, **FAST_RETRY, **kwargs.pop("source", {})}

@@ -13,8 +13,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.test_http_contract import cli
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "sla_overview.ipynb"
 CHARTS = 7  # backlog, by status, time to first close, agents' rates, time in status, created vs closed per week, nightly runs
@@ -22,13 +20,9 @@ PNG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
 
 
 @pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("notebook") / "data"
-    failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
-    assert failed.returncode == 1 and "Missing configuration api_key" in failed.stderr
-    result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
-    assert result.returncode == 0, result.stderr
-    return directory
+def demo_data(nightly_data) -> Path:
+    """The shared data directory of three real runs, the first failed (tests/conftest.py)."""
+    return nightly_data
 
 
 def png_outputs(cell: nbformat.NotebookNode) -> int:
@@ -52,7 +46,7 @@ def test_sla_notebook_runs_headless_on_the_demo_marts_with_the_venvs_kernel(demo
     with duckdb.connect(str(database), read_only=True) as con:  # runs are logged when they happen, whatever as_of
         (failed_night,) = con.execute("select run_day from analytics.rpt_runs where outcome = 'failed'").fetchone()
         (nights,) = con.execute("select count(distinct run_day) from analytics.rpt_runs").fetchone()
-    assert runs.strip() == (f"2 run(s) logged over {nights} night(s); nights with a failed or interrupted run: "
+    assert runs.strip() == (f"3 run(s) logged over {nights} night(s); nights with a failed or interrupted run: "
                             f"{failed_night.isoformat()}")
     assert sum(png_outputs(cell) for cell in nb.cells) == CHARTS
     assert all(png_outputs(cell) <= 1 for cell in nb.cells)  # one image per chart, never a duplicate
