@@ -2,7 +2,8 @@
 three real runs (tests/conftest.py `nightly_data`: one failed, two ok, the last building the marts): the
 report, rendered by notebooks/render_report.py with its defaults while a writer holds tickets.duckdb, says
 what on-time and breach mean, prints targets in whole hours and draws one bar per run with the failed one
-marked; the mart, the BI snapshot and build.json agree on the build's as_of and start."""
+marked; the terminal report ends with the same two definitions; the mart, the BI snapshot and build.json
+agree on the build's as_of and start."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from pipelines.sandbox.generate import DEFAULT_NOW
+from tests.test_http_contract import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 RENDER = [sys.executable, "notebooks/render_report.py"]
@@ -137,3 +139,12 @@ def test_build_carries_its_as_of_clock_and_start_in_the_mart_the_snapshot_and_bu
     [(last_run_started,)] = snapshot_rows(nightly_data, "select max(started_at) from rpt_runs")
     # the build started after the run that made it started, and before it was published
     assert last_run_started < built_at < datetime.fromisoformat(info["published_at"])
+
+
+def test_text_report_ends_with_what_on_time_and_breach_mean(nightly_data):
+    report = cli("report", "--data-dir", str(nightly_data))
+    assert report.returncode == 0, report.stderr
+    legend = report.stdout.rstrip("\n").split("\n\n")[-1].splitlines()
+    assert legend == ["on-time: first closed by its due date, of the closed tickets with a due date",
+                      "breach:  past its priority's SLA target, of tickets with a known SLA outcome"]
+    assert report.stdout.split("\n\n")[1].splitlines()[4].split()[:2] == ["Urgent", "4"]  # its target, in whole hours

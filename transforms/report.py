@@ -31,6 +31,10 @@ _FLOW_COLUMNS = [  # what happened in the last days: header, column (of the days
     ("deleted", "deleted_last_{}_days"), ("SLA breached", "breached_last_{}_days"),
 ]
 _FLOW_DAYS = (7, 30)
+_LEGEND = [  # what the two rates mean, under the table: one is the due date's verdict, the other the SLA's
+    "on-time: first closed by its due date, of the closed tickets with a due date",
+    "breach:  past its priority's SLA target, of tickets with a known SLA outcome",
+]
 _BUSINESS_COLUMNS = [  # shown when the build had a business-hours schedule
     ("median bh", "median_resolution_business_hours", "{:.1f}"),
     ("p90 bh", "p90_resolution_business_hours", "{:.1f}"),
@@ -46,7 +50,7 @@ def render_sla_report(pipeline: dlt.Pipeline) -> str:
     closed, reopened, deleted and breached in the last 7 and 30 days), then the SLA table by priority
     (open, overdue, closed, on-time and breach rates, median and p90 hours to first close, and in business
     hours when the build had a schedule) over the tickets created up to then, as plain text, with the
-    clock the breach column runs on.
+    clock the breach column runs on, and last what the on-time and breach rates mean.
 
     Reads the marts where the pipeline's destination holds them (a local DuckDB file read-only).
     Priorities without tickets are left out; "-" marks a rate or duration with nothing to measure.
@@ -75,7 +79,8 @@ def render_sla_report(pipeline: dlt.Pipeline) -> str:
         raise MartsNotBuilt(f"no SLA marts on the {warehouse.destination_type(pipeline)} destination yet: "
                             "build the transforms first (usercom-tickets transform)") from err
     as_of = as_of.astimezone(timezone.utc)
-    return _summary(as_of, headlines) + "\n\n" + _table(as_of, _clock_line(clock, time_zone), columns, rows)
+    return "\n\n".join([_summary(as_of, headlines), _table(as_of, _clock_line(clock, time_zone), columns, rows),
+                        "\n".join(_LEGEND)])
 
 
 def _summary(as_of: datetime, headlines: tuple) -> str:
