@@ -117,7 +117,7 @@ def _write_build(database: Path, folder: Path, build_id: str, marts: list[str]) 
     """Every mart as Parquet, the BI snapshot and build.json into ``folder``; the build's as_of."""
     with duckdb.connect(str(database), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        # the mart BI tools read names the build: build.json says what it says
+        # from the mart BI tools read (not int_sla_policy), so build.json and the snapshot cannot disagree
         (as_of, built_at) = con.execute(f"select max(as_of), max(built_at) from {MARTS_SCHEMA}.rpt_helpdesk_summary").fetchone()
         _attempt(lambda: publish_parquet(con, marts, folder / MARTS_DIR, MARTS_SCHEMA), folder / MARTS_DIR,
                  "write the Parquet marts into")
