@@ -213,3 +213,11 @@ def test_the_configuration_table_is_the_sources_settings():
 
 def test_the_readme_stays_short():
     assert len((REPO / "README.md").read_text(encoding="utf-8").splitlines()) <= 230
+
+
+def test_the_readme_marts_table_names_every_mart():
+    from transforms.catalog import mart_names
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| mart | grain |"):readme.index("## Connect a BI tool")]
+    assert set(re.findall(r"`((?:fct|agg|rpt|dim)_[a-z_]+)`", table)) == set(mart_names())
