@@ -23,7 +23,7 @@ from pipelines.usercom.errors import UsercomError
 RUNS_TABLE = "runs"
 RUNS_SCHEMA = "usercom_runs"  # the dlt schema that declares the table (its versions in `_dlt_version`)
 
-# name, dlt type, description: the README's table of the run log says the same
+# name, dlt type, description: docs/operations.md's table of the run log says the same
 COLUMNS: list[tuple[str, str, str]] = [
     ("run_id", "text", "a UUID, one per run"),
     ("started_at", "timestamp", "when the run started (UTC)"),

@@ -76,7 +76,7 @@ def _deletion_lines(summary: RunSummary) -> list[str]:
 
 
 def _api_notes(summary: RunSummary) -> list[str]:
-    """Lines on the API's behaviour this run met and coped with (shared/usercom-api.md, reported quirks)."""
+    """Lines on the API's behaviour this run met and coped with (docs/sandbox.md, quirks of the real API)."""
     report = summary.report
     out = []
     evidence = report.filter_ignored

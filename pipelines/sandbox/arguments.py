@@ -14,7 +14,7 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, default_tickets: int)
     parser.add_argument("--page-size", type=int, default=100, help="tickets per page (default 100)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer, in ms")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve https with this certificate and key")
-    quirks = parser.add_argument_group("behaviours reported of the real API (see README, 'Quirks of the real API')")
+    quirks = parser.add_argument_group("behaviours reported of the real API (docs/sandbox.md, 'Quirks of the real API')")
     quirks.add_argument("--requests-per-second", type=float, default=0.0, metavar="N",
                         help="allow N requests in any 1 s window, answer 429 beyond (default: no limit)")
     quirks.add_argument("--retry-after", default="1", help="Retry-After of those 429 answers (default 1)")

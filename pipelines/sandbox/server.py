@@ -75,7 +75,7 @@ class SandboxOptions:
     count_drift: int = 0  # `count` grows by this on every page after the first
     redirect_to: str | None = None  # every tickets request answers 302 with this Location
     tls: tuple[str, str] | None = None  # (certificate file, key file): serve https instead of http (set before start)
-    # Behaviours reported of the real API by its public clients (shared/usercom-api.md, "Reported in the wild").
+    # Behaviours reported of the real API by its public clients (docs/sandbox.md, "Quirks of the real API").
     requests_per_second: float = 0.0  # >0: at most this many requests in any 1 s window; beyond, 429 with `retry_after`
     unauthorized_burst: int = 0  # >0: more requests than this within 1 s open a 401 window of `unauthorized_seconds`
     unauthorized_seconds: float = 0.5

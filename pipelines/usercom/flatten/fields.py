@@ -1,7 +1,7 @@
 """The ticket fields the code knows, with the Arrow type each is stored as, and the names derived from them.
 
 A field not listed here is still kept: objects flatten to `parent__field` columns, lists become child tables,
-scalars become columns typed by the run's `ColumnTypes` (column_types.py).
+scalars become columns typed by the run's `TypeRegistry` (column_types.py).
 """
 
 from __future__ import annotations
