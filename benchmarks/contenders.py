@@ -13,7 +13,6 @@ Contenders:
   rest_api_parquet   the same with `loader_file_format="parquet"`
   chain              one status listing alone, fetched + orjson.loads (the latency check's yardstick)
   raw                every page fetched without parsing (the sandbox's own serving rate)
-  transforms         `transforms.runner.build(database, as_of=...)` on a loaded data directory
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import os
 import re
 import sys
 import time
-from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -154,18 +152,6 @@ def rest_api(base_url: str, data_dir: Path, parquet: bool) -> dict:
     return {"seconds": seconds, "tickets": int(tickets), "steps": _steps()}
 
 
-def transforms(data_dir: Path) -> dict:
-    from datetime import datetime
-
-    from transforms.runner import build
-
-    started = time.perf_counter()
-    result = build(data_dir / "tickets.duckdb", as_of=datetime(2024, 6, 1, tzinfo=UTC))
-    seconds = time.perf_counter() - started
-    models = getattr(result, "models", None)
-    return {"seconds": seconds, "tickets": 0, "models": len(models) if models is not None else None}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.contenders")
     parser.add_argument("name")
@@ -186,8 +172,6 @@ def main(argv: list[str] | None = None) -> None:
         result = usercom(args.base_url, data_dir, columnar=False)
     elif args.name in ("rest_api_defaults", "rest_api_parquet"):
         result = rest_api(args.base_url, data_dir, parquet=args.name == "rest_api_parquet")
-    elif args.name == "transforms":
-        result = transforms(data_dir)
     else:
         parser.error(f"unknown contender {args.name}")
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
