@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from pipelines.usercom.run.progress import ListingProgress
 
 DEMO_TICKETS = 5000
+# what --destination defaults to, in order (pipelines/stored_settings.py)
+STORED_DEFAULT = ("the setting usercom.destination (env USERCOM__DESTINATION), else the destination the data directory "
+                  "was last loaded into, else duckdb")
 EXIT_DELETIONS_HELD = 3  # the load and the marts are done; the deletion check was not believed (pipelines/deletions.py)
 
 
@@ -67,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop_on_signals()
     args.steps = PrintedSteps()
     try:
+        _settled(args)
         return args.command(args)
     except KeyboardInterrupt as interrupt:
         return _interrupted(interrupt, args.steps)
@@ -197,6 +201,16 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settled(args: argparse.Namespace) -> None:
+    """--destination and --policy as given, else as set or as last loaded (pipelines/stored_settings.py)."""
+    from pipelines.stored_settings import chosen_destination, chosen_policy
+
+    if "destination" in args:
+        args.destination = chosen_destination(_data_dir(args), args.destination)
+    if "policy" in args:
+        args.policy = chosen_policy(args.policy)
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).resolve() if args.data_dir else data_dir()
 
@@ -234,18 +248,20 @@ def _parser() -> argparse.ArgumentParser:
 
     def outputs(sub: argparse.ArgumentParser) -> None:
         data(sub)
-        sub.add_argument("--destination", default="duckdb",
-                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), "
-                              "or any dlt destination name")
+        sub.add_argument("--destination",
+                         help="duckdb, parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt "
+                              f"destination name (default: {STORED_DEFAULT})")
 
     def sla(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--as-of", type=_as_of,
                          help="the moment SLA metrics are computed at (default: the policy file's, else now)")
-        sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
+        sub.add_argument("--policy", help="SLA policy file (default: the setting usercom.policy, env USERCOM__POLICY, "
+                                          "else transforms/sla_policy.toml)")
 
     def marts_destination(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--destination", default="duckdb",
-                         help="where the data was loaded: duckdb (default), parquet or a dlt destination such as postgres")
+        sub.add_argument("--destination",
+                         help=f"where the data was loaded: duckdb, parquet or a dlt destination such as postgres "
+                              f"(default: {STORED_DEFAULT})")
 
     run = command("run", _run, "extract every ticket of the configured account and load it, then build the SLA marts there")
     outputs(run)
