@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from pipelines.error_text import explain, interruption, signal_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
-from pipelines.sandbox.arguments import add_sandbox_arguments
+from pipelines.sandbox.arguments import add_sandbox_arguments, start_of_today
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
@@ -191,13 +191,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _sandbox(args: argparse.Namespace) -> int:
     from pipelines.sandbox.arguments import sandbox_options
+    from pipelines.sandbox.guide import paste_lines
     from pipelines.sandbox.server import serve
 
     try:
         options = sandbox_options(args)
     except ValueError as error:
         raise UsercomError(str(error)) from None
-    serve(options, host=args.host, port=args.port)
+    serve(options, host=args.host, port=args.port, guide=paste_lines)
     return 0
 
 
@@ -307,8 +308,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tickets", type=int, default=DEMO_TICKETS, help=f"sandbox tickets (default {DEMO_TICKETS})")
     sla(demo)
 
-    sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C")
-    add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS)
+    sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C, its history "
+                                           "ending today; prints its key and the lines to paste to use it")
+    add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS, default_now=start_of_today())
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     return parser
