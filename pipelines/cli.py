@@ -8,14 +8,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from pipelines.error_text import explain, interruption, signal_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
-from pipelines.sandbox.arguments import add_sandbox_arguments, start_of_today
+from pipelines.sandbox.arguments import add_sandbox_arguments, iso_timestamp, start_of_today
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
@@ -216,14 +215,6 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).resolve() if args.data_dir else data_dir()
 
 
-def _as_of(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-06-01T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _statuses(value: str | None) -> list[str] | None:
     if not value:
         return None
@@ -254,7 +245,7 @@ def _parser() -> argparse.ArgumentParser:
                               f"destination name (default: {STORED_DEFAULT})")
 
     def sla(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--as-of", type=_as_of,
+        sub.add_argument("--as-of", type=iso_timestamp,
                          help="the moment SLA metrics are computed at (default: the policy file's, else now)")
         sub.add_argument("--policy", help="SLA policy file (default: the setting usercom.policy, env USERCOM__POLICY, "
                                           "else transforms/sla_policy.toml)")

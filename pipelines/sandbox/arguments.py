@@ -15,7 +15,7 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser, default_tickets: int,
     `default_now` unless --now says otherwise."""
     parser.add_argument("--tickets", type=int, default=default_tickets, help=f"generated tickets (default {default_tickets})")
     parser.add_argument("--seed", type=int, default=42, help="random seed of the generated data (default 42)")
-    parser.add_argument("--now", type=_moment, default=default_now, metavar="TIMESTAMP",
+    parser.add_argument("--now", type=iso_timestamp, default=default_now, metavar="TIMESTAMP",
                         help="the moment the generated history ends, ISO 8601 (default "
                              f"{default_now.isoformat().replace('+00:00', 'Z')}); with the seed it fixes every byte")
     parser.add_argument("--page-size", type=int, default=100, help="tickets per page (default 100)")
@@ -57,7 +57,8 @@ def start_of_today() -> datetime:
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _moment(value: str) -> datetime:
+def iso_timestamp(value: str) -> datetime:
+    """An ISO 8601 timestamp argument (UTC when it names no offset); argparse's error names the form wanted."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
