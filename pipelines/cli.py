@@ -8,14 +8,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from pipelines.error_text import explain, interruption, signal_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
-from pipelines.sandbox.arguments import add_sandbox_arguments
+from pipelines.sandbox.arguments import add_sandbox_arguments, iso_timestamp, start_of_today
 from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
@@ -24,6 +23,9 @@ if TYPE_CHECKING:
     from pipelines.usercom.run.progress import ListingProgress
 
 DEMO_TICKETS = 5000
+# what --destination defaults to, in order (pipelines/stored_settings.py)
+STORED_DEFAULT = ("the setting usercom.destination (env USERCOM__DESTINATION), else the destination the data directory "
+                  "was last loaded into, else duckdb")
 EXIT_DELETIONS_HELD = 3  # the load and the marts are done; the deletion check was not believed (pipelines/deletions.py)
 
 
@@ -67,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop_on_signals()
     args.steps = PrintedSteps()
     try:
+        _settled(args)
         return args.command(args)
     except KeyboardInterrupt as interrupt:
         return _interrupted(interrupt, args.steps)
@@ -187,26 +190,29 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _sandbox(args: argparse.Namespace) -> int:
     from pipelines.sandbox.arguments import sandbox_options
+    from pipelines.sandbox.guide import paste_lines
     from pipelines.sandbox.server import serve
 
     try:
         options = sandbox_options(args)
     except ValueError as error:
         raise UsercomError(str(error)) from None
-    serve(options, host=args.host, port=args.port)
+    serve(options, host=args.host, port=args.port, guide=paste_lines)
     return 0
+
+
+def _settled(args: argparse.Namespace) -> None:
+    """--destination and --policy as given, else as set or as last loaded (pipelines/stored_settings.py)."""
+    from pipelines.stored_settings import chosen_destination, chosen_policy
+
+    if "destination" in args:
+        args.destination = chosen_destination(_data_dir(args), args.destination)
+    if "policy" in args:
+        args.policy = chosen_policy(args.policy)
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).resolve() if args.data_dir else data_dir()
-
-
-def _as_of(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 timestamp, e.g. 2024-06-01T00:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _statuses(value: str | None) -> list[str] | None:
@@ -234,18 +240,20 @@ def _parser() -> argparse.ArgumentParser:
 
     def outputs(sub: argparse.ArgumentParser) -> None:
         data(sub)
-        sub.add_argument("--destination", default="duckdb",
-                         help="duckdb (default), parquet (DuckDB plus Parquet snapshots under data/parquet/), "
-                              "or any dlt destination name")
+        sub.add_argument("--destination",
+                         help="duckdb, parquet (DuckDB plus Parquet snapshots under data/parquet/), or any dlt "
+                              f"destination name (default: {STORED_DEFAULT})")
 
     def sla(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--as-of", type=_as_of,
+        sub.add_argument("--as-of", type=iso_timestamp,
                          help="the moment SLA metrics are computed at (default: the policy file's, else now)")
-        sub.add_argument("--policy", help="SLA policy file (default: transforms/sla_policy.toml)")
+        sub.add_argument("--policy", help="SLA policy file (default: the setting usercom.policy, env USERCOM__POLICY, "
+                                          "else transforms/sla_policy.toml)")
 
     def marts_destination(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--destination", default="duckdb",
-                         help="where the data was loaded: duckdb (default), parquet or a dlt destination such as postgres")
+        sub.add_argument("--destination",
+                         help=f"where the data was loaded: duckdb, parquet or a dlt destination such as postgres "
+                              f"(default: {STORED_DEFAULT})")
 
     run = command("run", _run, "extract every ticket of the configured account and load it, then build the SLA marts there")
     outputs(run)
@@ -291,8 +299,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tickets", type=int, default=DEMO_TICKETS, help=f"sandbox tickets (default {DEMO_TICKETS})")
     sla(demo)
 
-    sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C")
-    add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS)
+    sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C, its history "
+                                           "ending today; prints its key and the lines to paste to use it")
+    add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS, default_now=start_of_today())
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     return parser

@@ -14,6 +14,7 @@ import gc
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from math import exp
 from math import log as _log
 
 import orjson
@@ -108,6 +109,33 @@ _N_COMPANIES = 50
 _N_LONG_TEXTS = 64
 
 
+# The generated history's shape (the status mix above is the listing's: a third of the tickets open). In a steady
+# state the open third cannot be recent tickets only (Little's law: 1,650 open of 5,000 over 180 days is 60 days
+# of arrivals), so: a ticket is open while it flows (closed after ~1.5 days, the status history's gaps), or it is
+# parked (waiting on the customer, a feature request), and the older a ticket the likelier it was parked. No
+# ticket younger than _PARKED_FROM is parked, so the backlog stays level over the last months instead of rising.
+_WINDOW_DAYS = 180
+_FLOW_DAYS = 1.5  # mean time a flowing ticket stays open
+_PARKED_FROM = 28 * _DAY
+_OPEN_SHARE = 0.33  # active 25% + draft 8%
+_ACTIVE_OF_OPEN, _CLOSED_OF_DONE = 0.25 / 0.33, 0.50 / 0.67
+# the parked share rises linearly from 0 at _PARKED_FROM to its top at the window's start, its top chosen so that
+# the open share over the window is _OPEN_SHARE
+_PARKED_TOP = 2 * (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) * _DAY / (_WINDOW_DAYS * _DAY - _PARKED_FROM)
+_PARKED_AFTER = 14 * _DAY  # an open ticket older than this is a parked one
+# parked tickets seldom carry a due date, the flowing ones mostly do: 70% of all tickets have one
+_DUE_SHARE_PARKED = 0.25
+_DUE_SHARE_FLOWING = (0.70 - _DUE_SHARE_PARKED * (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) / _WINDOW_DAYS) / (
+    1 - (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) / _WINDOW_DAYS)
+
+
+def _open_share(age: int) -> float:
+    """The chance that a ticket created `age` microseconds ago is open now: still flowing, or parked."""
+    flowing = exp(-age / (_FLOW_DAYS * _DAY))
+    parked = _PARKED_TOP * (age - _PARKED_FROM) / (_WINDOW_DAYS * _DAY - _PARKED_FROM) if age > _PARKED_FROM else 0.0
+    return flowing + parked
+
+
 _DAY_PREFIX: dict[int, str] = {}
 
 
@@ -194,7 +222,7 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
     rng = random.Random(seed)
     now_us = _to_us(now if now is not None else DEFAULT_NOW)
     persons, companies, long_texts = _persons(rng), _companies(rng), _long_texts(rng)
-    window = 180 * _DAY
+    window = _WINDOW_DAYS * _DAY
     attachment_id = 0
     random_ = rng.random
     history_gap, update_gap = 1.5 * _DAY, 6 * _HOUR
@@ -224,13 +252,15 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
         return chosen
 
     for ticket_id in range(1, count + 1):
-        roll = random_()
-        status = "active" if roll < 0.25 else "closed" if roll < 0.75 else "archived" if roll < 0.92 else "draft"
-        if status in ("active", "draft"):
-            # open tickets are mostly recent (mean age a week), as in a helpdesk that keeps up
-            created = now_us - min(window, int(-_log(1.0 - random_()) * 7 * _DAY))
+        # A helpdesk in steady state: tickets arrive at an even rate over the window; whether one is still open
+        # depends on its age (_open_share), so the backlog and the weekly counts stay level in the last months.
+        age = between(0, window)
+        created = now_us - age
+        if random_() < _open_share(age):
+            status = "active" if random_() < _ACTIVE_OF_OPEN else "draft"
         else:
-            created = now_us - between(0, window)
+            status = "closed" if random_() < _CLOSED_OF_DONE else "archived"
+        parked = status in ("active", "draft") and age > _PARKED_AFTER
 
         # Status history: first entry at created_at, then gaps (mean ~1.5 days), never past now.
         # (-log(1 - U) * mean is what rng.expovariate(1 / mean) computes, inlined.)
@@ -251,7 +281,7 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
             name = subject
 
         due_date = None
-        if random_() < 0.7:
+        if random_() < (_DUE_SHARE_PARKED if parked else _DUE_SHARE_FLOWING):
             due_date = _iso_midnight((created // _DAY + between(1, 15)) * _DAY)
 
         assigned = None if random_() < 0.08 else dict(pick(AGENTS))

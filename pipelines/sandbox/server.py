@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
@@ -61,6 +62,7 @@ class SandboxOptions:
     error_rate: float = 0.0  # fraction of requests answered 500/502/503/504 (seeded, deterministic)
     truncate_pages: set = field(default_factory=set)  # {(status_or_None, page_number)} cut in half
     ticket_list: list | None = None  # explicit tickets instead of generated ones
+    now: datetime | None = None  # the moment the generated history ends (default generate.DEFAULT_NOW, 2024-06-01)
     # Fault knobs for the fault-injection tests; page sets hold (status_or_None, page_number) like truncate_pages.
     rate_limit_for_seconds: float = 0.0  # >0: rate_limit_every applies only this long after the first request (a storm)
     hang_pages: set = field(default_factory=set)  # read the request, then answer nothing for hang_seconds
@@ -228,7 +230,7 @@ class SandboxServer:
         self.host, self.port = "127.0.0.1", port
         source = self.options.ticket_list
         self._store = TicketStore(
-            source if source is not None else iter_tickets(self.options.tickets, self.options.seed)
+            source if source is not None else iter_tickets(self.options.tickets, self.options.seed, self.options.now)
         )
         self.request_log: list[dict] = []
         self.stats = {"requests": 0, "rate_limited": 0, "server_errors": 0, "truncated": 0, "pages": 0,
@@ -665,8 +667,10 @@ class SandboxServer:
             handler.connection.sendall(memoryview(body)[sent - len(head) :])
 
 
-def serve(options: SandboxOptions, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the sandbox in the foreground until Ctrl-C."""
+def serve(options: SandboxOptions, host: str = "127.0.0.1", port: int = 8765,
+          guide: Callable[[str, str], str] | None = None) -> None:
+    """Run the sandbox in the foreground until Ctrl-C; `guide(base_url, api_key)`, when given, is printed once it
+    listens (the command line's lines to paste)."""
     server = SandboxServer(options, host, port).start()
     key = "sandbox key" if options.api_key == SANDBOX_API_KEY else "custom key"
     print(
@@ -674,6 +678,8 @@ def serve(options: SandboxOptions, host: str = "127.0.0.1", port: int = 8765) ->
         "bound to 127.0.0.1 only)",
         flush=True,
     )
+    if guide is not None:
+        print(guide(server.base_url, options.api_key), flush=True)
     try:
         while server._thread is not None and server._thread.is_alive():
             server._thread.join(0.5)
