@@ -16,7 +16,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.usercom.errors import RunLockedError, UsercomError
+from pipelines.run_errors import DestinationFailed
+from pipelines.usercom.errors import RunLockedError
 
 LOCK_FILE = ".usercom-run.lock"
 POLL_SECONDS = 0.2
@@ -35,7 +36,7 @@ class RunLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
-            raise UsercomError(
+            raise DestinationFailed(
                 f"the data directory {self.path.parent} is not writable ({error.strerror}); nothing was run. "
                 "Check its permissions and free space, or choose another with --data-dir / USERCOM_DATA_DIR."
             ) from None
