@@ -15,7 +15,7 @@ from pipelines.usercom.errors import (
     UsercomPaginationError,
     UsercomResponseError,
 )
-from transforms.errors import DataTestFailed, MartsUnsupported, ModelFailed, RawDataMissing
+from transforms.errors import DataTestFailed, DestinationUnavailable, MartsUnsupported, ModelFailed, RawDataMissing
 from transforms.policy import PolicyError
 from transforms.report import MartsNotBuilt
 from transforms.ticket_attributes import TicketAttributesError
@@ -52,7 +52,7 @@ _BY_CLASS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Ex
     (UsageError, ExitCode.USAGE),
     ((UsercomConfigError, PolicyError, TicketAttributesError, MartsUnsupported), ExitCode.CONFIGURATION),
     ((UsercomHTTPError, UsercomResponseError, UsercomPaginationError), ExitCode.API),
-    ((PublishError, DestinationFailed, RawDataMissing), ExitCode.DESTINATION),
+    ((PublishError, DestinationFailed, RawDataMissing, DestinationUnavailable), ExitCode.DESTINATION),
     ((ModelFailed, DataTestFailed, MartsNotBuilt), ExitCode.MARTS),
 )
 

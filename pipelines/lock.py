@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
@@ -58,7 +59,7 @@ class RunLock:
         os.ftruncate(fd, 0)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only the holder's name is missing
-            os.pwrite(fd, f"pid {os.getpid()}, started {started}, {' '.join(_safe_argv())}\n".encode(), 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {started}, {command_line()}\n".encode(), 0)
         self._fd = fd
         return self
 
@@ -72,10 +73,13 @@ class RunLock:
 
 
 def _read_holder(fd: int) -> str:
-    text = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+    text = os.pread(fd, 2048, 0).decode("utf-8", "replace").strip()
     return text.splitlines()[0] if text else "pid unknown"
 
 
-def _safe_argv() -> list[str]:
-    """The command line, for the lock file: program and options only, never argument values that could be secrets."""
-    return [os.path.basename(sys.argv[0])] + [a for a in sys.argv[1:] if a.startswith("-")][:8]
+def command_line() -> str:
+    """This process's command line as a shell would take it (`usercom-tickets run --data-dir /srv/data`), for the
+    lock file. No option of ours takes a secret; a URL's password or a token in it is masked all the same."""
+    from pipelines.error_text import one_line
+
+    return one_line(shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]]))
