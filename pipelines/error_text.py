@@ -4,12 +4,14 @@ was interrupted, and no secret in the text."""
 
 from __future__ import annotations
 
+import errno
 import re
 import signal
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTrace
-from dlt.common.destination.exceptions import DestinationUndefinedEntity, UnknownDestinationModule
+from dlt.common.destination.exceptions import DestinationException, DestinationUndefinedEntity, UnknownDestinationModule
 
 from pipelines.run_errors import DestinationFailed, UnknownDestination
 from pipelines.usercom.errors import UsercomConfigError, UsercomError, missing_config_error
@@ -53,7 +55,20 @@ def _said_as_ours(error: BaseException) -> Exception | None:
     if isinstance(error, DestinationUndefinedEntity):
         return DestinationFailed(f"{_first_line(error)}: the destination has no such table or dataset yet; run "
                                  "`usercom-tickets run` on it first, or check --destination and --data-dir")
+    if isinstance(error, OSError) and error.errno in _FILE_ERRNOS and error.filename:
+        from pipelines.publish_errors import fix
+
+        path = Path(error.filename)
+        return DestinationFailed(f"cannot write {path}: {error.strerror}. {fix(error.errno, path, 'then run again')}")
+    if isinstance(error, DestinationException) or type(error).__name__ == "IOException":  # dlt's, DuckDB's
+        innermost = list(chain(error))[-1]
+        return DestinationFailed(f"the destination failed: {_first_line(innermost)}; check that it is reachable, "
+                                 "has free space and that the credentials may write there, then run again")
     return None
+
+
+# what a file the run writes can fail with that the user can fix (a full disk, a read-only or protected folder)
+_FILE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def unknown_destination(name: str) -> UnknownDestination:
