@@ -25,7 +25,7 @@ PNG_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
 def demo_data(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("notebook") / "data"
     failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
-    assert failed.returncode == 1 and "Missing configuration api_key" in failed.stderr
+    assert failed.returncode == 4 and "Missing configuration api_key" in failed.stderr
     result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
     assert result.returncode == 0, result.stderr
     return directory
