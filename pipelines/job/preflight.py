@@ -12,14 +12,13 @@ from pipelines.job.pipeline import LOCAL_DESTINATIONS
 def check_before_loading(destination: str, transform: bool, policy: Path | None) -> None:
     """Raises `UnknownDestination` or `UsercomConfigError` when the destination cannot be used, `MartsUnsupported` or
     `PolicyError` when the marts step would fail, each naming the setting and the fix."""
-    check_destination(destination)
-    if not transform:
-        return
-    from transforms import warehouse
-    from transforms.policy import load_policy
+    if transform:
+        from transforms import warehouse
+        from transforms.policy import load_policy
 
-    warehouse.check_supported(destination_type(destination))
-    load_policy(policy)
+        warehouse.check_supported(destination_type(destination))
+        load_policy(policy)
+    check_destination(destination)
 
 
 def check_destination(destination: str) -> None:
@@ -29,16 +28,11 @@ def check_destination(destination: str) -> None:
     if destination in LOCAL_DESTINATIONS:
         return
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.common.destination import Destination
-    from dlt.common.destination.exceptions import UnknownDestinationModule
 
-    from pipelines.error_text import missing_settings, unknown_destination
+    from pipelines.error_text import missing_settings
     from pipelines.job.pipeline import DATASET_NAME
 
-    try:
-        reference = Destination.from_reference(destination)
-    except UnknownDestinationModule:
-        raise unknown_destination(destination) from None
+    reference = _reference(destination)
     initial = reference.spec()
     initial.dataset_name = DATASET_NAME
     try:
@@ -54,6 +48,17 @@ def destination_type(destination: str) -> str:
     without configuring it or a pipeline."""
     if destination in LOCAL_DESTINATIONS:
         return "duckdb"
-    from dlt.common.destination import Destination
+    return _reference(destination).destination_type.rsplit(".", 1)[-1]
 
-    return Destination.from_reference(destination).destination_type.rsplit(".", 1)[-1]
+
+def _reference(destination: str):
+    """dlt's destination of that name (or a named one of that type); `UnknownDestination` for a name it does not know."""
+    from dlt.common.destination import Destination
+    from dlt.common.destination.exceptions import UnknownDestinationModule
+
+    from pipelines.error_text import unknown_destination
+
+    try:
+        return Destination.from_reference(destination)
+    except UnknownDestinationModule:
+        raise unknown_destination(destination) from None
