@@ -166,6 +166,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _loaded_dir(args: argparse.Namespace) -> Path:
+    from pipelines.job.preflight import check_destination
+
+    check_destination(args.destination)  # its settings missing is said as such, not as "no data yet"
     directory = _data_dir(args)
     if args.destination in LOCAL_DESTINATIONS and not (directory / DUCKDB_FILE).exists():
         raise DestinationFailed(f"no data in {directory}: run `usercom-tickets run` (or `make demo`) first, or pass --data-dir")

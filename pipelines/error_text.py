@@ -60,6 +60,10 @@ def _said_as_ours(error: BaseException) -> Exception | None:
 
         path = Path(error.filename)
         return DestinationFailed(f"cannot write {path}: {error.strerror}. {fix(error.errno, path, 'then run again')}")
+    if type(error).__name__ == "OperationalError":  # DB-API's name for a connection that failed, in every driver
+        return DestinationFailed(f"cannot connect to the destination: {_first_line(error)}; check that the server "
+                                 "is running and reachable at the host and port of its credentials "
+                                 "(DESTINATION__<NAME>__CREDENTIALS), then run again")
     if isinstance(error, DestinationException) or type(error).__name__ == "IOException":  # dlt's, DuckDB's
         innermost = list(chain(error))[-1]
         return DestinationFailed(f"the destination failed: {_first_line(innermost)}; check that it is reachable, "

@@ -149,6 +149,11 @@ MISTAKES = {
         ["run", "--data-dir", "{fresh}/data", "--destination", "postgres"], ExitCode.CONFIGURATION,
         ["DESTINATION__POSTGRES__CREDENTIALS", '[destination.postgres] credentials = "postgresql://', ".dlt/secrets.toml"],
         absent=["WARNING", "ConfigFieldMissingException"]),
+    "run --destination postgres that is not running": Mistake(
+        ["run", "--data-dir", "{fresh}/data", "--destination", "postgres", "--no-transform"], ExitCode.DESTINATION,
+        ["cannot connect to the destination", "Connection refused", "DESTINATION__<NAME>__CREDENTIALS"],
+        env=lambda place: {"DESTINATION__POSTGRES__CREDENTIALS": "postgresql://user:password@127.0.0.1:1/usercom"},
+        one_line=False),  # the run log's row cannot be written there either: a warning says so first
     "transform with tickets.duckdb unopenable": Mistake(
         ["transform", "--data-dir", "{loaded}"], ExitCode.DESTINATION,
         ["IO Error: Cannot open file", "{loaded}/tickets.duckdb", "readers keep the last good build",
