@@ -6,19 +6,6 @@ from __future__ import annotations
 from enum import IntEnum
 
 from pipelines.error_text import chain
-from pipelines.publish_errors import PublishError
-from pipelines.run_errors import DestinationFailed, UsageError
-from pipelines.usercom.errors import (
-    RunLockedError,
-    UsercomConfigError,
-    UsercomHTTPError,
-    UsercomPaginationError,
-    UsercomResponseError,
-)
-from transforms.errors import DataTestFailed, DestinationUnavailable, MartsUnsupported, ModelFailed, RawDataMissing
-from transforms.policy import PolicyError
-from transforms.report import MartsNotBuilt
-from transforms.ticket_attributes import TicketAttributesError
 
 
 class ExitCode(IntEnum):
@@ -46,25 +33,41 @@ class ExitCode(IntEnum):
     TERMINATED = 143, "interrupted by SIGTERM (a scheduler stopping the job); nothing partial was committed"
 
 
-# the first error of a chain that is one of these classes gives its code, most specific first
-_BY_CLASS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ExitCode], ...] = (
-    (RunLockedError, ExitCode.LOCKED),
-    (UsageError, ExitCode.USAGE),
-    ((UsercomConfigError, PolicyError, TicketAttributesError, MartsUnsupported), ExitCode.CONFIGURATION),
-    ((UsercomHTTPError, UsercomResponseError, UsercomPaginationError), ExitCode.API),
-    ((PublishError, DestinationFailed, RawDataMissing, DestinationUnavailable), ExitCode.DESTINATION),
-    ((ModelFailed, DataTestFailed, MartsNotBuilt), ExitCode.MARTS),
-)
-
-
 def exit_code_of(error: BaseException) -> ExitCode:
     """The exit code of a command that ended with `error` (as `error_text.translated` gives it): that of the first
     error of ours in its chain, else BUG."""
     for item in chain(error):
-        for classes, code in _BY_CLASS:
+        for classes, code in _by_class():
             if isinstance(item, classes):
                 return code
     return ExitCode.BUG
+
+
+def _by_class() -> tuple[tuple[tuple[type[BaseException], ...], ExitCode], ...]:
+    """Which of our errors ends with which code, most specific first; imported here, when a command failed (the
+    marts' errors load DuckDB and dlt), not when the command line starts."""
+    from pipelines.publish_errors import PublishError
+    from pipelines.run_errors import DestinationFailed, UsageError
+    from pipelines.usercom.errors import (
+        RunLockedError,
+        UsercomConfigError,
+        UsercomHTTPError,
+        UsercomPaginationError,
+        UsercomResponseError,
+    )
+    from transforms.errors import DataTestFailed, DestinationUnavailable, MartsUnsupported, ModelFailed, RawDataMissing
+    from transforms.policy import PolicyError
+    from transforms.report import MartsNotBuilt
+    from transforms.ticket_attributes import TicketAttributesError
+
+    return (
+        ((RunLockedError,), ExitCode.LOCKED),
+        ((UsageError,), ExitCode.USAGE),
+        ((UsercomConfigError, PolicyError, TicketAttributesError, MartsUnsupported), ExitCode.CONFIGURATION),
+        ((UsercomHTTPError, UsercomResponseError, UsercomPaginationError), ExitCode.API),
+        ((PublishError, DestinationFailed, RawDataMissing, DestinationUnavailable), ExitCode.DESTINATION),
+        ((ModelFailed, DataTestFailed, MartsNotBuilt), ExitCode.MARTS),
+    )
 
 
 def table_markdown() -> str:
