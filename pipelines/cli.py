@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from pipelines.error_text import explain, interruption, signal_of
+from pipelines import cli_values
+from pipelines.error_text import explain, interruption, signal_of, translated
+from pipelines.exit_codes import ExitCode, exit_code_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
+from pipelines.run_errors import DestinationFailed, UsageError
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments, iso_timestamp, start_of_today
-from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.settings import STATUSES
 
 if TYPE_CHECKING:
@@ -26,7 +28,6 @@ DEMO_TICKETS = 5000
 # what --destination defaults to, in order (pipelines/stored_settings.py)
 STORED_DEFAULT = ("the setting usercom.destination (env USERCOM__DESTINATION), else the destination the data directory "
                   "was last loaded into, else duckdb")
-EXIT_DELETIONS_HELD = 3  # the load and the marts are done; the deletion check was not believed (pipelines/deletions.py)
 
 
 class PrintedSteps:
@@ -77,10 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupt = interruption(error)  # dlt hands an interrupt of its steps on inside its own exception
         if interrupt is not None:
             return _interrupted(interrupt, args.steps)
-        print(f"error: {explain(error)}", file=sys.stderr)
+        said = translated(error)  # dlt's exceptions said as ours: the cause and the fix
+        print(f"error: {explain(said)}", file=sys.stderr)
         if args.verbose:
             raise
-        return getattr(error, "exit_code", 1)
+        return exit_code_of(said)
 
 
 def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> NoReturn:
@@ -102,31 +104,33 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.job import run_job
 
     result = run_job(
-        _data_dir(args), destination=args.destination, statuses=_statuses(args.statuses), full_refresh=args.full_refresh,
+        _data_dir(args), destination=args.destination, statuses=args.statuses, full_refresh=args.full_refresh,
         transform=not args.no_transform, as_of=args.as_of, policy=args.policy, lock_wait_seconds=args.wait_for_lock,
         max_unlisted_share=1.0 if args.allow_mass_deletion else None,
         source_overrides={"allow_insecure_http": True} if args.allow_insecure_http else None, events=args.steps,
     )
     if result.summary.deletions_held:
-        return EXIT_DELETIONS_HELD
-    return 2 if args.strict and result.summary.rejected else 0
+        return ExitCode.DELETIONS_HELD
+    return ExitCode.REJECTED if args.strict and result.summary.rejected else ExitCode.OK
 
 
 def _check(args: argparse.Namespace) -> int:
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
+    from pipelines.job.file_modes import warn_if_readable_by_others
     from pipelines.usercom.check import check_account
     from pipelines.usercom.errors import missing_config_error
     from pipelines.usercom.source import configured_client
 
+    warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")  # as a run warns
     overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
     try:
         client, statuses = configured_client(**overrides)
     except ConfigFieldMissingException as error:
         raise missing_config_error(error) from None
-    report = check_account(client, _statuses(args.statuses) or statuses)
+    report = check_account(client, args.statuses or statuses)
     print(report.render())
-    return 0 if report.ok else 1
+    return ExitCode.OK if report.ok else ExitCode.API
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -150,14 +154,15 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from pipelines.bi_publish import BI_FILE
     from pipelines.marts_export import export_marts
+    from transforms.report import MartsNotBuilt
 
     if args.destination not in LOCAL_DESTINATIONS:
-        raise UsercomError(f"export writes the local BI snapshot's marts (destinations {', '.join(LOCAL_DESTINATIONS)}); "
-                           f"on {args.destination} the marts are tables in schema analytics: query or copy them there")
+        raise UsageError(f"export writes the local BI snapshot's marts (destinations {', '.join(LOCAL_DESTINATIONS)}); "
+                         f"on {args.destination} the marts are tables in schema analytics: query or copy them there")
     snapshot = _data_dir(args) / BI_FILE
     if not snapshot.exists():
-        raise UsercomError(f"no published marts in {snapshot.parent} ({BI_FILE}): run `usercom-tickets run` "
-                           "(or `usercom-tickets transform`, `make demo`) first, or pass --data-dir")
+        raise MartsNotBuilt(f"no published marts in {snapshot.parent} ({BI_FILE}): run `usercom-tickets run` "
+                            "(or `usercom-tickets transform`, `make demo`) first, or pass --data-dir")
     written = export_marts(snapshot, Path(args.out).resolve(), args.format)
     print(f"exported {len(written)} marts as {args.format} to {Path(args.out).resolve()}: "
           f"{', '.join(p.stem for p in written)}")
@@ -165,9 +170,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _loaded_dir(args: argparse.Namespace) -> Path:
+    from pipelines.job.preflight import check_destination
+
+    check_destination(args.destination)  # its settings missing is said as such, not as "no data yet"
     directory = _data_dir(args)
     if args.destination in LOCAL_DESTINATIONS and not (directory / DUCKDB_FILE).exists():
-        raise UsercomError(f"no data in {directory}: run `usercom-tickets run` (or `make demo`) first, or pass --data-dir")
+        raise DestinationFailed(f"no data in {directory}: run `usercom-tickets run` (or `make demo`) first, or pass --data-dir")
     return directory
 
 
@@ -196,7 +204,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     try:
         options = sandbox_options(args)
     except ValueError as error:
-        raise UsercomError(str(error)) from None
+        raise UsageError(str(error)) from None
     serve(options, host=args.host, port=args.port, guide=paste_lines)
     return 0
 
@@ -215,23 +223,17 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir).resolve() if args.data_dir else data_dir()
 
 
-def _statuses(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    chosen = [x.strip() for x in value.split(",") if x.strip()]
-    unknown = [x for x in chosen if x not in STATUSES]
-    if unknown:
-        raise UsercomError(f"unknown status {', '.join(unknown)}: choose from {', '.join(STATUSES)}")
-    return chosen
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="usercom-tickets", description="User.com helpdesk tickets into DuckDB/Parquet.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    # -v after the subcommand too; SUPPRESS: a subcommand without it keeps the one given before
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logging and full tracebacks")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
         sub.set_defaults(command=handler)
         return sub
 
@@ -257,10 +259,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = command("run", _run, "extract every ticket of the configured account and load it, then build the SLA marts there")
     outputs(run)
-    run.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
+    run.add_argument("--statuses", type=cli_values.statuses,
+                     help=f"comma-separated subset of {','.join(STATUSES)} (default: all)")
     run.add_argument("--full-refresh", action="store_true", help="ignore the incremental cursors and re-read every ticket")
-    run.add_argument("--strict", action="store_true", help="exit with code 2 when any ticket was rejected")
-    run.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+    run.add_argument("--strict", action="store_true",
+                     help=f"exit with code {ExitCode.REJECTED:d} when any ticket was rejected")
+    run.add_argument("--wait-for-lock", type=cli_values.seconds, default=0.0, metavar="SECONDS",
                      help="when another run holds the data directory, wait this long for it (default: refuse at once, exit 75)")
     run.add_argument("--allow-insecure-http", action="store_true",
                      help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
@@ -273,7 +277,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = command("check", _check, "see what your account's API does (about a dozen requests, nothing written) "
                                      "and whether a run would work; exit 0 when it would")
-    check.add_argument("--statuses", help=f"comma-separated subset of {','.join(STATUSES)} (default: as configured)")
+    check.add_argument("--statuses", type=cli_values.statuses,
+                       help=f"comma-separated subset of {','.join(STATUSES)} (default: as configured)")
     check.add_argument("--allow-insecure-http", action="store_true",
                        help="allow a plain http:// base_url on a non-loopback host (the API key would travel unencrypted)")
 
@@ -281,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     data(transform)
     marts_destination(transform)
     sla(transform)
-    transform.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+    transform.add_argument("--wait-for-lock", type=cli_values.seconds, default=0.0, metavar="SECONDS",
                            help="wait this long for a running job on the same data directory (default: refuse at once)")
 
     report = command("report", _report, "print the headline SLA table from the built marts")
@@ -296,13 +301,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", _demo, "start the bundled sandbox API in-process, run the pipeline against it, print a summary")
     outputs(demo)
-    demo.add_argument("--tickets", type=int, default=DEMO_TICKETS, help=f"sandbox tickets (default {DEMO_TICKETS})")
+    demo.add_argument("--tickets", type=cli_values.positive_count, default=DEMO_TICKETS,
+                      help=f"sandbox tickets (default {DEMO_TICKETS})")
     sla(demo)
 
     sandbox = command("sandbox", _sandbox, "serve the User.com-compatible sandbox API until Ctrl-C, its history "
                                            "ending today; prints its key and the lines to paste to use it")
     add_sandbox_arguments(sandbox, default_tickets=DEMO_TICKETS, default_now=start_of_today())
-    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--port", type=cli_values.port, default=8765, help="TCP port (default 8765; 0: any free one)")
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     return parser
 

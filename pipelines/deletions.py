@@ -38,8 +38,8 @@ from dlt.destinations.job_client_impl import SqlJobClientBase
 from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.deletion_guard import ALWAYS_ALLOWED, MAX_UNLISTED_SHARE, SHARE_SETTING
+from pipelines.run_errors import DestinationFailed
 from pipelines.usercom import settings as s
-from pipelines.usercom.errors import UsercomError
 from pipelines.usercom.flatten.numpy_arrays import numbers
 from pipelines.usercom.run.hints import DELETION_COLUMNS
 
@@ -97,7 +97,7 @@ class Deletions:
             _add_missing_columns(client)
             return self._check(client, listed, complete_run, run_at)
         except Exception as error:
-            raise UsercomError(
+            raise DestinationFailed(
                 f"the tickets were loaded, but checking for deleted tickets failed ({str(error).splitlines()[0]}); "
                 "nothing was marked or unmarked. The next complete run checks again: re-run, and check the "
                 "destination if it persists."

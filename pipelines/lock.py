@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shlex
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.usercom.errors import RunLockedError, UsercomError
+from pipelines.run_errors import DestinationFailed
+from pipelines.usercom.errors import RunLockedError
 
 LOCK_FILE = ".usercom-run.lock"
 POLL_SECONDS = 0.2
@@ -35,7 +37,7 @@ class RunLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
-            raise UsercomError(
+            raise DestinationFailed(
                 f"the data directory {self.path.parent} is not writable ({error.strerror}); nothing was run. "
                 "Check its permissions and free space, or choose another with --data-dir / USERCOM_DATA_DIR."
             ) from None
@@ -57,7 +59,7 @@ class RunLock:
         os.ftruncate(fd, 0)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, only the holder's name is missing
-            os.pwrite(fd, f"pid {os.getpid()}, started {started}, {' '.join(_safe_argv())}\n".encode(), 0)
+            os.pwrite(fd, f"pid {os.getpid()}, started {started}, {command_line()}\n".encode(), 0)
         self._fd = fd
         return self
 
@@ -71,10 +73,13 @@ class RunLock:
 
 
 def _read_holder(fd: int) -> str:
-    text = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+    text = os.pread(fd, 2048, 0).decode("utf-8", "replace").strip()
     return text.splitlines()[0] if text else "pid unknown"
 
 
-def _safe_argv() -> list[str]:
-    """The command line, for the lock file: program and options only, never argument values that could be secrets."""
-    return [os.path.basename(sys.argv[0])] + [a for a in sys.argv[1:] if a.startswith("-")][:8]
+def command_line() -> str:
+    """This process's command line as a shell would take it (`usercom-tickets run --data-dir /srv/data`), for the
+    lock file. No option of ours takes a secret; a URL's password or a token in it is masked all the same."""
+    from pipelines.error_text import one_line
+
+    return one_line(shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]]))

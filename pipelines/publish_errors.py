@@ -36,10 +36,13 @@ def attempt(action: Callable[[], T], path: Path, what: str, *, again: str, kept:
 def fix(code: int | None, path: Path, again: str) -> str:
     """What to do about an OSError of errno ``code`` on ``path``, ending in ``again``."""
     folder = path.parent
+    if code in (errno.EACCES, errno.EPERM) and path.is_file():  # the file itself may be what is protected
+        return (f"Make {path} and {folder} writable for this user (`ls -l {path}`; an immutable flag stops root too: "
+                f"`lsattr {path}`, `lsattr -d {folder}`, `chattr -i`), {again}.")
     if code in (errno.EACCES, errno.EPERM):
         return (f"Make {folder} writable for this user (`ls -ld {folder}`; an immutable flag stops root too: "
                 f"`lsattr -d {folder}`, `chattr -i`), {again}.")
-    if code in (errno.ENOSPC, errno.EDQUOT):
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return f"Free disk space on the file system of {folder}, {again}."
     if code == errno.EROFS:
         return f"{folder} is on a read-only file system: choose a writable folder, {again}."

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import dlt
 from dlt.common.destination import TDestinationReferenceArg
 
-from pipelines.error_text import explain, interruption, one_line, signal_of
+from pipelines.error_text import explain, interruption, one_line, signal_of, translated
 from pipelines.runs_table import RUNS_TABLE, append_run_row
 from pipelines.usercom.run.report import RunReport
 
@@ -62,7 +62,7 @@ class RunLog:
         so_far = self.report.requests_so_far()
         interrupt = interruption(error)
         why = (f"interrupted ({signal_of(interrupt).name}); nothing of this run was committed" if interrupt is not None
-               else explain(error))
+               else explain(translated(error)))
         self._write("interrupted" if interrupt is not None else "failed", pages=so_far.pages,
                     tickets_received=so_far.received, tickets_loaded=0, tickets_rejected=0, tickets_deleted=0,
                     deletions_held=0, error=one_line(why, self._secrets))

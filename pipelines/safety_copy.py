@@ -20,7 +20,7 @@ import dlt
 import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.usercom.errors import UsercomError
+from pipelines.run_errors import DestinationFailed
 
 log = logging.getLogger("usercom.load")
 
@@ -47,7 +47,7 @@ class SafetyCopy:
         except (OSError, duckdb.Error) as error:
             self.copy.unlink(missing_ok=True)
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
-            raise UsercomError(
+            raise DestinationFailed(
                 f"could not checkpoint and copy {self.database} before loading ({reason}); nothing was loaded and the "
                 "data is as the last run left it. Check that the file is writable and that there is room for a copy "
                 "of it, then re-run."

@@ -73,7 +73,7 @@ def nightly_data(tmp_path_factory) -> Path:
 
     directory = tmp_path_factory.mktemp("nightly") / "data"
     failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
-    assert failed.returncode == 1 and "Missing configuration api_key" in failed.stderr
+    assert failed.returncode == 4 and "Missing configuration api_key" in failed.stderr
     with SandboxServer(SandboxOptions(tickets=600)) as server:
         loaded = cli("run", "--no-transform", "--data-dir", str(directory),
                      env={"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})

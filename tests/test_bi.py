@@ -133,7 +133,7 @@ def test_export_replaces_each_file_so_a_reader_of_the_old_one_keeps_it_whole(dem
 
 def test_export_before_any_run_says_what_to_do(tmp_path):
     result = cli("export", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "empty"))
-    assert result.returncode == 1 and result.stderr.startswith("error: no published marts")
+    assert result.returncode == 7 and result.stderr.startswith("error: no published marts")
     assert "run `usercom-tickets run`" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 

@@ -45,7 +45,7 @@ def test_check_of_a_healthy_account_reports_counts_filters_links_and_says_a_run_
 def test_check_with_a_wrong_key_fails_after_one_request_saying_how_to_set_it(sandbox, tmp_path):
     server = sandbox(tickets=50)
     result = check(server, tmp_path, REAL_LOOKING_KEY)
-    assert result.returncode == 1
+    assert result.returncode == 5  # the API refused
     assert "FAIL: rejected (401)" in line(result.stdout, "key") and "SOURCES__USERCOM__API_KEY" in result.stdout
     assert "FAIL: a run would not work" in line(result.stdout, "verdict")
     assert len(server.request_log) == 1  # a wrong key is never hammered
@@ -54,7 +54,7 @@ def test_check_with_a_wrong_key_fails_after_one_request_saying_how_to_set_it(san
 def test_check_of_a_wrong_base_url_fails_naming_the_subdomain_setting(scripted, tmp_path):
     api = scripted()
     result = check(api.url + "/wrong/api/public/", tmp_path)
-    assert result.returncode == 1 and "answered 404" in result.stdout and "SOURCES__USERCOM__SUBDOMAIN" in result.stdout
+    assert result.returncode == 5 and "answered 404" in result.stdout and "SOURCES__USERCOM__SUBDOMAIN" in result.stdout
 
 
 def test_check_reports_each_quirk_the_run_handles_and_still_says_it_would_work(sandbox, tmp_path):
@@ -77,7 +77,7 @@ def test_check_refuses_next_links_to_another_host_naming_it(scripted, tmp_path):
     api, foreign = scripted("127.0.0.1"), scripted("127.0.0.2")
     api.pages["/api/public/tickets/"] = (200, page(seed_tickets(), f"{foreign.url}/api/public/tickets/?cursor=2", count=9))
     result = check(api, tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert "FAIL: Refused to follow `next`" in line(result.stdout, "next links")
     assert "host 127.0.0.2 instead of 127.0.0.1" in result.stdout
     assert foreign.requests == []
@@ -101,7 +101,7 @@ def test_check_lists_fields_beyond_the_known_set_missing_fields_and_odd_timestam
 
 def test_check_without_a_key_fails_before_any_request(tmp_path):
     result = cli("check", cwd=tmp_path, env={"SOURCES__USERCOM__SUBDOMAIN": "acme"})
-    assert result.returncode == 1 and "SOURCES__USERCOM__API_KEY" in result.stderr
+    assert result.returncode == 4 and "SOURCES__USERCOM__API_KEY" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

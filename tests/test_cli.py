@@ -40,7 +40,7 @@ def test_run_then_report_and_transform_with_a_pinned_as_of(sandbox, tmp_path):
 
 def test_report_before_any_run_says_what_to_do(tmp_path):
     result = cli("report", "--data-dir", str(tmp_path / "empty"))
-    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert result.returncode == 6 and result.stderr.startswith("error: ")
     assert "run `usercom-tickets run`" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -127,7 +127,7 @@ def test_a_field_that_changes_type_between_runs_keeps_its_column_and_the_new_kin
         ("2", "field `priority__id`: Urgent is not an integer")]
 
 
-@pytest.mark.parametrize("strict, code", [(False, 0), (True, 2)])
+@pytest.mark.parametrize("strict, code", [(False, 0), (True, 8)])
 def test_rejects_are_counted_and_fail_the_run_only_when_strict(sandbox, tmp_path, strict, code):
     server = sandbox(ticket_list=[ticket(1), ticket(2, due_date="soon"), ticket(3, created_at=17)])
     result = cli("run", "--no-transform", "--data-dir", str(tmp_path / "data"), *(["--strict"] if strict else []),

@@ -242,7 +242,7 @@ def test_a_full_disk_fails_the_run_clearly_and_leaves_the_previous_data_intact(l
     before = {t: [strip(r) for r in table_rows(data_dir, t, "1, 2")] for t in tables}
     code, out, err = cli_run(server, data_dir, "--full-refresh", preexec=file_size_limit(limit))
     last = err.strip().splitlines()[-1] if err.strip() else ""
-    assert code == 1 and last.startswith("error: ") and "File too large" in last, out + err
+    assert code == 6 and last.startswith("error: ") and "File too large" in last, out + err
     assert {t: [strip(r) for r in table_rows(data_dir, t, "1, 2")] for t in tables} == before
     code, _, err = cli_run(server, data_dir)  # and the next run, with room again, is exact
     assert code == 0, err
@@ -261,7 +261,7 @@ def test_a_disk_that_fills_during_the_load_puts_the_previous_data_back_and_the_n
     limit = (data_dir / "tickets.duckdb").stat().st_size + 128 * 1024
     code, out, err = cli_run(server, data_dir, preexec=file_size_limit(limit))
     last = err.strip().splitlines()[-1] if err.strip() else ""
-    assert code == 1 and last.startswith("error: ") and "File too large" in last, out + err
+    assert code == 6 and last.startswith("error: ") and "File too large" in last, out + err
     assert "back as it was before this run" in err
     assert {t: [strip(r) for r in table_rows(data_dir, t, "1, 2")] for t in tables} == before  # exactly as it was
     assert not (data_dir / ".tickets.duckdb.before-run").exists()

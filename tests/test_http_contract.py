@@ -66,7 +66,7 @@ def test_wrong_api_key_fails_fast_with_one_line_and_never_prints_the_key(sandbox
     server = sandbox(tickets=50)
     result = cli("run", "--data-dir", str(tmp_path / "data"), env={
         "SOURCES__USERCOM__API_KEY": REAL_LOOKING_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert "answered 401" in result.stderr and "SOURCES__USERCOM__API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
     statuses = [e["query"]["status"] for e in server.request_log]
@@ -102,7 +102,7 @@ def test_configuration_from_dlt_toml_files_runs_the_pipeline(sandbox, tmp_path):
 ])
 def test_missing_key_or_subdomain_fails_before_any_request_saying_how_to_set_it(tmp_path, env, missing):
     result = cli("run", "--data-dir", str(tmp_path / "data"), env=env, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 4
     assert missing in result.stderr and result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert REAL_LOOKING_KEY not in result.stderr
@@ -110,7 +110,7 @@ def test_missing_key_or_subdomain_fails_before_any_request_saying_how_to_set_it(
 
 def test_unknown_status_is_refused_before_any_request(tmp_path):
     result = cli("run", "--data-dir", str(tmp_path / "data"), "--statuses", "open", cwd=tmp_path)
-    assert result.returncode == 1 and "unknown status open" in result.stderr
+    assert result.returncode == 2 and "unknown status open" in result.stderr
 
 
 def test_retry_after_is_read_as_seconds_zero_or_an_http_date():

@@ -89,7 +89,7 @@ def test_an_unwritable_published_folder_fails_the_transform_with_one_error_and_r
     with unwritable(published):
         failed = cli("transform", "--data-dir", str(data), "--as-of", "2024-04-01T00:00:00Z")
 
-    assert failed.returncode == 1, failed.stdout
+    assert failed.returncode == 6, failed.stdout
     assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
     assert failed.stderr.startswith(f"error: could not publish the marts: cannot create the build folder {published}/")
     assert "readers keep the previous build" in failed.stderr and f"lsattr -d {published}" in failed.stderr
@@ -176,7 +176,7 @@ def test_export_into_a_folder_with_a_folder_where_a_mart_file_belongs_replaces_n
 
     failed = cli("export", "--out", str(out), "--data-dir", str(data))
 
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.returncode == 6 and "Traceback" not in failed.stderr
     assert failed.stderr.startswith(f"error: could not export the marts: {blocked} is in the way (not a file)")
     assert "the folder keeps its previous files" in failed.stderr and "Move it away" in failed.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == previous  # not one file replaced
@@ -189,7 +189,7 @@ def test_export_into_a_path_that_is_a_file_says_so_and_writes_nothing(data, tmp_
 
     failed = cli("export", "--out", str(out / "marts"), "--data-dir", str(data))
 
-    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.returncode == 6 and "Traceback" not in failed.stderr
     assert failed.stderr.startswith(f"error: could not export the marts: cannot create the folder {out / 'marts'}")
     assert "Not a directory" in failed.stderr and "move it away" in failed.stderr
     assert out.read_text() == "a file, not a folder"

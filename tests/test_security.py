@@ -99,7 +99,7 @@ def test_allow_insecure_http_flag_of_the_cli_runs_the_pipeline(sandbox, tmp_path
     server = sandbox(tickets=40)
     result = cli("run", "--allow-insecure-http", "--no-transform", "--data-dir", str(tmp_path / "data"),
                  env={"SOURCES__USERCOM__API_KEY": REAL_LOOKING_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
-    assert result.returncode == 1 and "answered 401" in result.stderr  # got as far as the API: the flag was accepted
+    assert result.returncode == 5 and "answered 401" in result.stderr  # got as far as the API: the flag was accepted
     server.options.api_key = REAL_LOOKING_KEY
     result = cli("run", "--allow-insecure-http", "--no-transform", "--data-dir", str(tmp_path / "data"),
                  env={"SOURCES__USERCOM__API_KEY": REAL_LOOKING_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})

@@ -689,7 +689,7 @@ def test_data_test_failure_names_the_test_and_keys_and_readers_keep_the_last_goo
 
     failed = cli("transform", "--data-dir", str(data), "--policy", str(policy_file))
 
-    assert failed.returncode == 1 and failed.stderr.startswith("error: 1 data test(s) failed")
+    assert failed.returncode == 7 and failed.stderr.startswith("error: 1 data test(s) failed")
     assert "accepted_status_values: 3 offending rows" in failed.stderr and "ticket_id=999" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert (data / "marts" / "fct_tickets.parquet").read_bytes() == parquet_before  # what readers see: the last good build
@@ -1195,7 +1195,7 @@ def test_a_malformed_schedule_fails_the_command_in_one_line_before_any_model_run
 
     result = cli("transform", "--data-dir", str(data), "--policy", str(policy))
 
-    assert result.returncode == 1
+    assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [
         f"error: {policy}: [business_hours] tuesday: '25:00' is not a time of day: write \"HH:MM\" from \"00:00\" "
         "to \"23:59\" (\"24:00\" closes at midnight)"]
@@ -1212,7 +1212,7 @@ def test_run_refuses_a_malformed_schedule_before_extracting_anything(sandbox, tm
 
     result = cli("run", "--data-dir", str(tmp_path / "data"), "--policy", str(policy), env=env)
 
-    assert result.returncode == 1
+    assert result.returncode == 4
     assert result.stderr.strip().splitlines() == [
         f"error: {policy}: [business_hours] timezone 'Europe/Warsow' is not an IANA time zone name: use one such as "
         '"Europe/Warsaw", "America/New_York" or "UTC" (the zone decides daylight saving)']

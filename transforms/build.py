@@ -12,7 +12,7 @@ import dlt
 
 from transforms import warehouse
 from transforms.dbt_runner import DBTProcessingError, DbtRun, failed_nodes, node_name
-from transforms.errors import DataTestFailed, ModelFailed, RawDataMissing
+from transforms.errors import DataTestFailed, DestinationUnavailable, ModelFailed, RawDataMissing
 from transforms.policy import dbt_env, dbt_vars, load_policy, needs_first_year, with_holiday_years
 
 SAMPLE_ROWS = 5
@@ -136,7 +136,31 @@ def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError) -> 
         if RAW_TABLE_MISSING in message and f"{pipeline.dataset_name}.tickets" in message:
             return _raw_tickets_missing(pipeline)
         return ModelFailed(f"dbt could not build {node_name(first)}: {message}")
-    return ModelFailed(f"dbt build failed before running a model: {' '.join(str(error.dbt_results or error).split())}")
+    cause = " ".join(str(error.dbt_results or error).split())
+    unavailable = _unavailable(pipeline, cause)
+    if unavailable is not None:
+        return unavailable
+    return ModelFailed(f"dbt build failed before running a model: {cause} (dbt's log: {run.log_file()})")
+
+
+# dbt's words when the DuckDB file cannot be opened: the cause, and what to do about it
+_DUCKDB_HELD = "Could not set lock on file"
+_DUCKDB_UNOPENABLE = ("Cannot open file", "Permission denied", "Operation not permitted", "Read-only file system")
+
+
+def _unavailable(pipeline: dlt.Pipeline, cause: str) -> DestinationUnavailable | None:
+    """The error for a destination dbt could not open, naming dbt's cause and the fix; None for another failure."""
+    path = warehouse.duckdb_path(pipeline)
+    kept = "nothing was built, readers keep the last good build"
+    if path is not None and _DUCKDB_HELD in cause:
+        return DestinationUnavailable(
+            f"dbt could not open {path}: {cause}; {kept}. Another process holds it open for writing (DuckDB allows "
+            "one writer): close it (a notebook, a BI tool, a `duckdb` shell), then run `usercom-tickets transform`.")
+    if path is not None and any(words in cause for words in _DUCKDB_UNOPENABLE):
+        return DestinationUnavailable(
+            f"dbt could not open {path}: {cause}; {kept}. Make it readable and writable for this user (`ls -l {path}`; "
+            f"an immutable flag stops root too: `lsattr {path}`, `chattr -i`), then run `usercom-tickets transform`.")
+    return None
 
 
 def _sample(query, result: dict) -> TestFailure:

@@ -32,9 +32,10 @@ from dlt.helpers.dbt.runner import DBTPackageRunner
 from transforms.catalog import PROJECT_DIR
 
 PROFILES_DIR = PROJECT_DIR / "profiles"
-# every run: no stdout but errors (as dlt's runner at its default log level), no JSON artifacts (1.2 s of CPU
-# at 5,000 tickets)
-BUILD_FLAGS = ("--quiet", "--no-write-json")
+# every run: nothing on the console (a failure is raised, said on one line by build.py; dbt printed ~200 lines of
+# traceback for a database it could not open), everything in its log file (`log_file`), no JSON artifacts (1.2 s
+# of CPU at 5,000 tickets)
+BUILD_FLAGS = ("--log-level", "none", "--log-level-file", "debug", "--no-write-json")
 NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")  # dbt's unit tests run in `make test` (tests/test_dbt_project.py)
 
 
@@ -85,6 +86,10 @@ class DbtRun:
         self._results = _node_results(outcome.result)
         if not outcome.success:
             raise DBTProcessingError("build", None, outcome.exception or outcome.result)
+
+    def log_file(self) -> Path:
+        """dbt's log of the commands run here, at debug level: what a failure's one line leaves out."""
+        return self.work_dir / "logs" / "dbt.log"
 
     def results(self) -> list[dict[str, Any]]:
         """The node results of the last command: unique_id, status, message, failures, compiled_code."""

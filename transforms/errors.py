@@ -15,6 +15,11 @@ class MartsUnsupported(TransformError):
     """The destination is not one the dbt project is written for."""
 
 
+class DestinationUnavailable(TransformError):
+    """dbt could not open or connect to the destination (a DuckDB file it may not open, one another process holds,
+    a server it cannot reach); the message names dbt's cause and the fix."""
+
+
 class ModelFailed(TransformError):
     """dbt could not build a model (or a test could not run); the message names it and dbt's error."""
 

@@ -75,7 +75,7 @@ def extract_and_load(
         if not extracting or failed_in_step(error, "extract"):  # no package holds anything of this run
             stored.put_back()
             if extracting:
-                remove_orphaned_extracts(pipeline)  # the half-written extract, else left until the next run
+                remove_orphaned_extracts(pipeline, left_by_this_run=True)  # else left until the next run
         raise
     if safety:
         safety.discard()

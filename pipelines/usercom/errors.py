@@ -38,8 +38,6 @@ class UsercomPaginationError(UsercomError):
 class RunLockedError(UsercomError):
     """Another run holds the data directory."""
 
-    exit_code = 75  # EX_TEMPFAIL: try again later
-
 
 HINTS_BY_STATUS = {
     400: "the request was malformed; check `status_param` and `statuses` in [sources.usercom]",
