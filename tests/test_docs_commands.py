@@ -217,3 +217,10 @@ def test_the_readme_marts_table_names_every_mart():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| mart | grain |"):readme.index("## Connect a BI tool")]
     assert set(re.findall(r"`((?:fct|agg|rpt|dim)_[a-z_]+)`", table)) == set(mart_names())
+
+
+def test_the_readme_exit_code_table_is_the_one_the_code_returns():
+    from pipelines.exit_codes import table_markdown
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert table_markdown().strip() in readme, "paste `table_markdown()` of pipelines/exit_codes.py into the README"
