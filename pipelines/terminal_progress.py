@@ -20,6 +20,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.table import Column
 from rich.text import Text
 
 from pipelines.usercom.http.client import ListingStats
@@ -96,7 +97,9 @@ class _EtaColumn(ProgressColumn):
 def _layouts() -> list[tuple[int, list[ProgressColumn]]]:
     """(least terminal width, columns), widest first: pages, throttling and elapsed time go first as the terminal
     narrows, then the bar; the longest narrow line (6-digit counts) is 72 characters."""
-    name, tickets, rate, eta = TextColumn("{task.description:<8}"), _TicketsColumn(), _RateColumn(), _EtaColumn()
+    name, eta = TextColumn("{task.description:<8}"), _EtaColumn()
+    tickets = _TicketsColumn(table_column=Column(justify="right", no_wrap=True))
+    rate = _RateColumn(table_column=Column(justify="right", no_wrap=True))
     pages = TextColumn("{task.fields[pages]} pages")
     throttled = TextColumn("{task.fields[throttled]}")
     return [
@@ -134,15 +137,17 @@ class TerminalProgress:
     def update(self, listing: str, figures: ListingStats) -> None:
         """Moves the listing's bar to the tickets received of the API's count (more when some moved in meanwhile)."""
         now, tickets, count = time.monotonic(), figures.received, figures.api_count
+        total = None if count is None else max(count, tickets)
+        shown = {"pages": figures.pages, "throttled": f"throttled {figures.throttled}×" if figures.throttled else ""}
         with self._lock:
             task = self._tasks.get(listing)
-            if task is None:
-                task = self._tasks[listing] = self._progress.add_task(listing, total=None, pages=0, throttled="",
-                                                                      rate=ArrivalRate(figures.started_at or now))
+            if task is None:  # added with its figures: rich may draw it at once
+                rate = ArrivalRate(figures.started_at or now)
+                rate.add(now, tickets)
+                self._tasks[listing] = self._progress.add_task(listing, total=total, completed=tickets, rate=rate, **shown)
+                return
             self._progress.tasks[task].fields["rate"].add(now, tickets)
-            total = None if count is None else max(count, tickets)
-            self._progress.update(task, completed=tickets, total=total, pages=figures.pages,
-                                  throttled=f"throttled {figures.throttled}×" if figures.throttled else "")
+            self._progress.update(task, completed=tickets, total=total, **shown)
 
     def finish(self, listing: str, figures: ListingStats) -> None:
         """Marks the listing's bar complete, its rate the listing's last."""
