@@ -7,6 +7,7 @@ import pty
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.sandbox import SANDBOX_API_KEY
@@ -22,6 +23,12 @@ def run_in_terminal(args: list[str], env: dict, cwd: Path) -> tuple[int, str]:
     process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], stdin=terminal, stdout=terminal,
                                stderr=terminal, cwd=cwd, env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "140", **env})
     os.close(terminal)
+    output = read_terminal(controller)
+    return process.wait(timeout=120), output.decode("utf-8", errors="replace")
+
+
+def read_terminal(controller: int, each_chunk: Callable[[bytes], None] = lambda chunk: None) -> bytes:
+    """Everything written to the pseudo-terminal until its process closes it (`each_chunk` told each piece); closes it."""
     output = b""
     while True:
         try:
@@ -31,8 +38,9 @@ def run_in_terminal(args: list[str], env: dict, cwd: Path) -> tuple[int, str]:
         if not chunk:
             break
         output += chunk
+        each_chunk(chunk)
     os.close(controller)
-    return process.wait(timeout=120), output.decode("utf-8", errors="replace")
+    return output
 
 
 def test_a_run_in_a_terminal_shows_a_live_bar_per_listing_with_log_lines_above(sandbox, tmp_path):

@@ -18,6 +18,7 @@ import pytest
 
 from pipelines.sandbox import SANDBOX_API_KEY
 from tests.conftest import query
+from tests.test_progress import read_terminal
 
 LATENCY_MS = 300  # above the parse batch's 0.25 s: every page is counted as it arrives
 PAGE_SIZE = 20
@@ -40,18 +41,13 @@ def run_on_screen(columns: int, args: list[str], env: dict, cwd: Path) -> tuple[
     os.close(terminal)
     screen = pyte.Screen(columns, ROWS)
     stream = pyte.ByteStream(screen)
-    output, snapshots = b"", []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        output += chunk
+    snapshots = []
+
+    def shown(chunk: bytes) -> None:
         stream.feed(chunk)
         snapshots.append([line.rstrip() for line in screen.display])
-    os.close(controller)
+
+    output = read_terminal(controller, shown)
     return process.wait(timeout=120), output.decode("utf-8", errors="replace"), snapshots
 
 
