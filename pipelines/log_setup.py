@@ -19,7 +19,7 @@ DLT_NOTICES = (
     "ADBC driver for postgresql was not installed",  # parquet falls back to insert statements on PostgreSQL
     "for `loader_file_format` is not supported for table",  # ... and says so again per table
     "in state differs from destination",  # the data directory was last loaded elsewhere; this run's destination wins
-    "Shutdown of dlt thread pool",  # a pool's threads outlived its 2 s join (read-ahead threads ending)
+    "Shutdown of dlt thread pool",  # a pool's threads outlived its 2 s join; dlt waits for them at exit
 )
 
 
