@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +14,7 @@ from pipelines import cli_values
 from pipelines.error_text import explain, interruption, signal_of, translated
 from pipelines.exit_codes import ExitCode, exit_code_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
+from pipelines.log_setup import configure_logging
 from pipelines.run_errors import DestinationFailed, UsageError
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
 from pipelines.sandbox.arguments import add_sandbox_arguments, iso_timestamp, start_of_today
@@ -63,8 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
     # the process-wide setup of every command, once, before anything loads pyarrow (run_setup.py)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("usercom").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    configure_logging(args.verbose)
     use_system_allocator()
     telemetry_off_unless_configured()
     stop_on_signals()

@@ -6,6 +6,8 @@ from pipelines.deletion_guard import ALWAYS_ALLOWED, SHARE_SETTING
 from pipelines.job.pipeline import DATASET_NAME, LOCAL_DESTINATIONS
 from pipelines.job.summary import PublishedMarts, RunSummary
 from pipelines.usercom import settings
+from pipelines.usercom.http.client import ListingStats
+from pipelines.usercom.run.progress import throttle_text
 
 
 def summary_lines(summary: RunSummary) -> list[str]:
@@ -88,8 +90,12 @@ def _api_notes(summary: RunSummary) -> list[str]:
         if x.ended_on_404:
             out.append(f"note: {'all' if x.unfiltered else x.status}: the last page's `next` link answered 404 after "
                        "every ticket of the API's count was received; taken as the listing's end (a known quirk of the API)")
-    if report.throttles:
+    throttled = [x for x in report.listings.values() if x.throttled]
+    if report.throttles or throttled:
         paced = f"; requests were paced at {report.paced_at:.1f}/s by the end" if report.paced_at else ""
-        out.append(f"the API throttled {report.throttles} request(s) (429, or 401 after the key was accepted), "
-                   f"each retried{paced}")
+        total = ListingStats(throttled=sum(x.throttled for x in throttled) or report.throttles,
+                             throttled_wait=sum(x.throttled_wait for x in throttled))
+        each = ", ".join(f"{'all' if x.unfiltered else x.status} {x.throttled}×" for x in throttled)
+        out.append(f"{throttle_text(total)}{f' ({each})' if each else ''}: the API throttled {total.throttled} "
+                   f"request(s) (429, or 401 after the key was accepted) and each was retried{paced}")
     return out

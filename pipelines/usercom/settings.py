@@ -28,6 +28,10 @@ FILTER_CHECK_WAIT_SECONDS = 30.0
 # Pages are parsed and flattened together until their bodies reach this size: the JSON reader and the
 # columnar flattener cost ~0.4 ms and ~1.4 ms a call whatever its size (2 MB: about 16 pages of 100 tickets).
 PARSE_BATCH_BYTES = 2_000_000
+# ... or until the batch's first page would be older than this once the next page arrives (at the last page's
+# pace): pages that come slowly are parsed as they come, so the live counts move with each one (at 5 requests/s
+# a 16-page batch held a listing's count still for 8-10 s); fast pages still fill the batch by size.
+PARSE_BATCH_SECONDS = 0.25
 
 # Pages a listing reads between two returns of freed memory to the OS (see memory.py).
 RETURN_MEMORY_EVERY_PAGES = 50

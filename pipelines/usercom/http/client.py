@@ -27,7 +27,7 @@ from pipelines.usercom.http.deadline import Deadline
 from pipelines.usercom.http.pacing import Pacer
 from pipelines.usercom.http.page_head import server_message
 from pipelines.usercom.http.read_ahead import ReadAheads
-from pipelines.usercom.http.retries import NETWORK_ERRORS, RetryPolicy, parse_retry_after, worth_retrying
+from pipelines.usercom.http.retries import NETWORK_ERRORS, RetryPolicy, Throttled, parse_retry_after, worth_retrying
 from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import checked_next, origin, redact_url
 from pipelines.usercom.stopping import requests_stopped
@@ -53,6 +53,9 @@ class ListingStats:
     unfiltered: bool = False  # the status filter is ignored: this listing lists every ticket
     stopped: bool = False  # the status filter is ignored and another listing lists every ticket
     retry_after_seen: str | None = None  # the last Retry-After of an answer that was retried
+    started_at: float | None = None  # time.monotonic() when the listing sent its first request
+    throttled: int = 0  # retries of answers that were the API throttling (429, or 401 once the key was accepted)
+    throttled_wait: float = 0.0  # seconds those retries waited before going again
 
 
 class TicketsClient:
@@ -115,11 +118,15 @@ class TicketsClient:
 
         def count_retry(state: RetryCallState) -> None:
             stats.retries += 1
-            response = getattr(state.outcome.exception(), "response", None)
+            error = state.outcome.exception()
+            response = getattr(error, "response", None)
             if response is not None and response.headers.get("Retry-After") is not None:
                 stats.retry_after_seen = f"{response.headers['Retry-After']} (on a {response.status_code})"
-            log.info("retrying GET %s (attempt %d): %s", redact_url(url), state.attempt_number,
-                     self._scrub(str(state.outcome.exception())))
+            if isinstance(error, Throttled):
+                stats.throttled += 1
+                stats.throttled_wait += state.next_action.sleep if state.next_action else 0.0
+            # the listing's throttle count is in the run's summary; each retry only at -v
+            log.debug("retrying GET %s (attempt %d): %s", redact_url(url), state.attempt_number, self._scrub(str(error)))
 
         retrying = Retrying(
             retry=retry_if_exception(worth_retrying),
@@ -204,7 +211,7 @@ class TicketsClient:
         throttled = response.status_code == 429 or (response.status_code == 401 and self.key_accepted.is_set())
         if throttled:
             self.pacer.throttled(sent_at, self._pause(response))
-            raise Retryable(f"HTTP {response.status_code}", response)
+            raise Throttled(f"HTTP {response.status_code}", response)
         self.pacer.answered(sent_at)
         if response.status_code in settings.RETRY_STATUSES:
             raise Retryable(f"HTTP {response.status_code}", response)

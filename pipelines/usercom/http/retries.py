@@ -24,6 +24,10 @@ NETWORK_ERRORS = (
 )
 
 
+class Throttled(Retryable):
+    """The API throttled the request: a 429, or a 401 once the key was accepted (counted per listing)."""
+
+
 def worth_retrying(error: BaseException) -> bool:
     """429/5xx, bodies cut short, network failures; not a refused TLS certificate, which no retry changes."""
     return isinstance(error, (Retryable, *NETWORK_ERRORS)) and not isinstance(error, requests.exceptions.SSLError)

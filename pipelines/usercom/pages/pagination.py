@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -24,7 +25,8 @@ log = logging.getLogger("usercom.client")
 
 
 def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | None = None,
-               filter_check: StatusFilterCheck | None = None, reader: PageReader | None = None) -> Iterator[Page]:
+               filter_check: StatusFilterCheck | None = None, reader: PageReader | None = None,
+               arrived: Callable[[], None] | None = None) -> Iterator[Page]:
     """Yields the tickets of the listing for `status`, refusing foreign hosts and loops: a `Page` per batch of
     ~2 MB of API pages the JSON `reader` took (`Page.pages` of them), or per page it refused (without a reader,
     every page is parsed to JSON).
@@ -37,11 +39,12 @@ def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | 
     Pages are fetched on a thread of their own while the caller works on the previous `Page` (one ahead):
     with 50 ms a request, paging and flattening one after the other made a listing 1.7x as long as its
     requests alone. Tickets, their order and where an error surfaces are as without it; `stats` may count
-    pages fetched ahead before the caller has them.
+    pages fetched ahead before the caller has them. `arrived` is called on that thread each time `stats.pages`
+    or `stats.received` moved (live progress: a page counts when it arrives, not when the caller takes it).
     """
     halt = threading.Event()
     stats = stats if stats is not None else ListingStats()
-    pages = _pages(client, reader, status, stats, halt, filter_check if status else None)
+    pages = _pages(client, reader, status, stats, halt, filter_check if status else None, arrived or _nobody)
     return read_ahead(pages, halt, client.read_aheads)
 
 
@@ -57,17 +60,24 @@ def _read(reader: PageReader | None, url: str, number: int, whole: bool) -> Call
     return read
 
 
+def _nobody() -> None:
+    pass
+
+
 def _pages(client: TicketsClient, reader: PageReader | None, status: str | None, stats: ListingStats,
-           halt: threading.Event, filter_check: StatusFilterCheck | None) -> Iterator[Page]:
+           halt: threading.Event, filter_check: StatusFilterCheck | None, arrived: Callable[[], None]) -> Iterator[Page]:
     seen: set[str] = set()
     url: str | None = client.first_url(status)
     deferred: list[RawPage] = []  # read as far as `count` and `next`; their tickets are parsed together
     deferred_bytes = 0
+    deferred_since = 0.0  # when the batch's first page arrived
     with client.open_session() as session:
         while url is not None and not halt.is_set():
             url = client.checked_next(url, seen)
             seen.add(url)
             first = stats.pages == 0
+            asked_at = time.monotonic()
+            stats.started_at = asked_at if first else stats.started_at
             try:
                 fetched = client.fetch(session, url, stats,
                                        _read(reader, url, stats.pages + 1, whole=first and bool(filter_check)), halt)
@@ -76,9 +86,10 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
                     filter_check.withdraw(status)  # the other listings need not wait for this one's first page
                 if first or not (isinstance(error, UsercomHTTPError) and error.status_code == 404):
                     raise
-                yield from _parse_deferred(client, reader, session, deferred, stats, halt)
+                yield from _parse_deferred(client, reader, session, deferred, stats, halt, arrived)
                 _end_on_404(url, stats)
                 return
+            arrived_at = time.monotonic()
             if first and filter_check:
                 verdict = filter_check.first_page(status, fetched.statuses(), halt)
                 stats.unfiltered, stats.stopped = verdict == "unfiltered", verdict == "stop"
@@ -99,13 +110,19 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
                 stats.server_time = fetched.server_time if parsed else server_time(fetched.response)
             stats.api_count_last = fetched.count
             if not parsed:
+                deferred_since = deferred_since if deferred else arrived_at
                 deferred.append(fetched)
                 deferred_bytes += len(fetched.response.content)
-            if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES):
-                yield from _parse_deferred(client, reader, session, deferred, stats, halt)
+            # the batch is parsed when full, at the end, or when it would be stale by the time the next page came
+            stale = arrived_at - deferred_since + (arrived_at - asked_at) >= settings.PARSE_BATCH_SECONDS
+            if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES or stale):
+                yield from _parse_deferred(client, reader, session, deferred, stats, halt, arrived)
                 deferred_bytes = 0
+            elif not parsed:
+                arrived()  # one page more; its tickets count once parsed
             if parsed:
                 stats.received += fetched.size
+                arrived()
                 yield fetched
             url = fetched.next_url
 
@@ -128,7 +145,7 @@ def _end_on_404(url: str, stats: ListingStats) -> None:
 
 
 def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transport, deferred: list[RawPage],
-                    stats: ListingStats, halt: threading.Event) -> Iterator[Page]:
+                    stats: ListingStats, halt: threading.Event, arrived: Callable[[], None]) -> Iterator[Page]:
     """The deferred pages' tickets, parsed by the JSON reader in one call (it costs ~0.4 ms a call whatever
     the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again.
     Empties `deferred`."""
@@ -144,6 +161,7 @@ def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transpor
     else:
         times = [t for t in (server_time(f.response) for f in batch) if t is not None]
         stats.received += len(tickets)
+        arrived()
         yield Page(url=redact_url(batch[0].url), number=batch[0].number, results=None,
                    count=batch[0].count, server_time=min(times, default=None), tickets=tickets, bodies=bodies,
                    pages=len(batch), next_url=batch[-1].next_url)
@@ -160,4 +178,5 @@ def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transpor
                     "stopped instead of guessing which one to follow. Nothing of this run was loaded; re-run later."
                 ) from None
         stats.received += page.size
+        arrived()
         yield page

@@ -76,9 +76,11 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
         label = status
         batcher = TableBatcher()
         returned_at = 0  # listing.pages when freed memory last went back to the OS
-        # listing.pages and .received are counted as pages are fetched, one batch ahead of these
-        flattened_pages = flattened_tickets = 0
-        for page in iter_pages(client, status, listing, run.filter_check, run.reader):
+
+        def arrived() -> None:  # on the read-ahead thread, as each page arrives
+            run.progress.update("all" if listing.unfiltered else status, listing)
+
+        for page in iter_pages(client, status, listing, run.filter_check, run.reader, arrived):
             if listing.unfiltered and label == status:  # the first page of the run's one listing of every ticket
                 label = "all"
                 report.filter_ignored = run.filter_check.evidence
@@ -93,8 +95,6 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
             listing.skipped_unchanged += flat.skipped_unchanged
             listing.rejected += flat.rejected
             listing.pages_row_by_row += 0 if flat.columnar else page.pages
-            flattened_pages, flattened_tickets = flattened_pages + page.pages, flattened_tickets + page.size
-            run.progress.update(label, flattened_pages, flattened_tickets, listing.api_count)
             for table, arrow_table in batcher.add(flat.tables):
                 yield with_hints(table, arrow_table)
             if listing.pages - returned_at >= s.RETURN_MEMORY_EVERY_PAGES:
@@ -103,7 +103,7 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
                 returned_at = listing.pages
         for table, arrow_table in batcher.flush():
             yield with_hints(table, arrow_table)
-        run.progress.finish(label)
+        run.progress.finish(label, listing)
         listing.finished = True
         report.throttles, report.paced_at = client.pacer.throttles, client.pacer.rate
         if listing.count_mismatch:
