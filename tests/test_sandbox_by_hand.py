@@ -68,13 +68,14 @@ def test_sandbox_prints_its_key_and_lines_to_paste_that_point_check_and_run_at_i
     assert run.returncode == 0, run.stderr
     with duckdb.connect(str(tmp_path / "data" / DUCKDB_FILE), read_only=True) as con:
         as_of, = con.execute("select as_of from analytics.int_sla_policy").fetchone()
-        open_, overdue, created_7, closed_7 = con.execute(
-            "select open_tickets, overdue_tickets, created_last_7_days, closed_last_7_days "
+        open_, overdue, created_30, closed_30 = con.execute(
+            "select open_tickets, overdue_tickets, created_last_30_days, closed_last_30_days "
             "from analytics.rpt_helpdesk_summary").fetchone()
     assert abs(as_of - datetime.now(UTC)) < timedelta(hours=1)
     assert 0.2 < open_ / 1000 < 0.45  # the listing's mix: a third open
     assert 0.05 < overdue / open_ < 0.5, (overdue, open_)
-    assert 0.6 < closed_7 / created_7 < 1.6, (created_7, closed_7)  # as many closed as came in, about
+    # as many closed as came in, about: over 30 days (~170 tickets of 1,000), a week is too few to tell
+    assert 0.7 < closed_30 / created_30 < 1.4, (created_30, closed_30)
 
 
 def test_the_sandbox_history_ends_at_its_now_and_the_command_line_one_ends_today():
