@@ -110,18 +110,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
     from pipelines.usercom.check import check_account
-    from pipelines.usercom.errors import missing_config_error
-    from pipelines.usercom.source import configured_client
+    from pipelines.usercom.source_config import source_settings
 
-    overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
-    try:
-        client, statuses = configured_client(**overrides)
-    except ConfigFieldMissingException as error:
-        raise missing_config_error(error) from None
-    report = check_account(client, _statuses(args.statuses) or statuses)
+    settings = source_settings(**({"allow_insecure_http": True} if args.allow_insecure_http else {}))
+    report = check_account(settings.client(), _statuses(args.statuses) or settings.statuses)
     print(report.render())
     return 0 if report.ok else 1
 
