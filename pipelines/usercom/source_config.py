@@ -160,7 +160,8 @@ def _check_range(key: str, value: float | None, lowest: float | None, highest: f
         (lowest is None or value >= lowest) and (highest is None or value <= highest)
     if not within:
         bounds = (f"from {lowest:g} to {highest:g}" if highest is not None else f"of {lowest:g} or more")
-        raise UsercomSettingsError(f"{setting_name(key)} = {value!r} is out of range: give a number {bounds} "
+        shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+        raise UsercomSettingsError(f"{setting_name(key)} = {shown} is out of range: give a number {bounds} "
                                    f"({meaning}).")
 
 
