@@ -114,20 +114,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
     from pipelines.job.file_modes import warn_if_readable_by_others
     from pipelines.usercom.check import check_account
-    from pipelines.usercom.errors import missing_config_error
-    from pipelines.usercom.source import configured_client
+    from pipelines.usercom.source_config import source_settings
 
     warn_if_readable_by_others(Path.cwd() / ".dlt" / "secrets.toml")  # as a run warns
-    overrides = {"allow_insecure_http": True} if args.allow_insecure_http else {}
-    try:
-        client, statuses = configured_client(**overrides)
-    except ConfigFieldMissingException as error:
-        raise missing_config_error(error) from None
-    report = check_account(client, args.statuses or statuses)
+    settings = source_settings(**({"allow_insecure_http": True} if args.allow_insecure_http else {}))
+    report = check_account(settings.client(), args.statuses or settings.statuses)
     print(report.render())
     return ExitCode.OK if report.ok else ExitCode.API
 

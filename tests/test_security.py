@@ -17,6 +17,7 @@ from pipelines.job import run_job
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomConfigError
 from pipelines.usercom.source import usercom
+from pipelines.usercom.source_config import source_settings
 from tests.conftest import FAST_RETRY, page, query
 from tests.test_http_contract import REAL_LOOKING_KEY, cli
 
@@ -77,7 +78,7 @@ def test_api_key_is_never_in_an_error_even_when_the_server_echoes_it(scripted, t
 ])
 def test_plain_http_or_other_schemes_on_a_remote_host_are_refused_before_any_request(base_url):
     with pytest.raises(UsercomConfigError) as failure:
-        usercom(api_key=REAL_LOOKING_KEY, base_url=base_url)
+        usercom(source_settings(api_key=REAL_LOOKING_KEY, base_url=base_url))
     assert ("Refused the plain http://" in str(failure.value) and "--allow-insecure-http" in str(failure.value)) or \
         "must be an https:// URL" in str(failure.value)
     assert REAL_LOOKING_KEY not in str(failure.value)
@@ -87,12 +88,13 @@ def test_plain_http_or_other_schemes_on_a_remote_host_are_refused_before_any_req
                                       "http://localhost:8765/api/public/", "http://[::1]:8765/api/public/",
                                       "http://127.0.0.2:8765/api/public/"])
 def test_https_and_loopback_http_base_urls_are_accepted(base_url):
-    assert len(usercom(api_key=REAL_LOOKING_KEY, base_url=base_url).resources) == 4  # built; nothing requested yet
+    assert len(usercom(source_settings(api_key=REAL_LOOKING_KEY, base_url=base_url)).resources) == 4  # built, nothing requested
 
 
 def test_allow_insecure_http_lets_a_remote_plain_http_base_url_through():
     # the source is only built: no request leaves the machine
-    assert usercom(api_key=REAL_LOOKING_KEY, base_url="http://192.0.2.10/api/public/", allow_insecure_http=True).resources
+    assert usercom(source_settings(api_key=REAL_LOOKING_KEY, base_url="http://192.0.2.10/api/public/",
+                                  allow_insecure_http=True)).resources
 
 
 def test_allow_insecure_http_flag_of_the_cli_runs_the_pipeline(sandbox, tmp_path):

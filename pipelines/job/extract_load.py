@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
 from pipelines.job.duckdb_session import database_held_open
 from pipelines.job.file_modes import restrict, warn_if_readable_by_others
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, location, make_pipeline
@@ -18,7 +16,6 @@ from pipelines.job.stored_state import StoredState
 from pipelines.job.summary import RunSummary
 from pipelines.safety_copy import SafetyCopy, failed_in_step, failed_while_loading
 from pipelines.usercom import settings
-from pipelines.usercom.errors import missing_config_error
 from pipelines.usercom.run.progress import ListingProgress
 from pipelines.usercom.run.report import RunReport
 
@@ -93,14 +90,12 @@ def _source(report: RunReport, statuses: Sequence[str] | None, full_refresh: boo
             progress: ListingProgress | None):
     """The `usercom` source of the run, its settings read by dlt (`source_overrides` win); a missing one is named."""
     from pipelines.usercom.source import usercom
+    from pipelines.usercom.source_config import source_settings
 
     kwargs = dict(source_overrides or {})
     if statuses:
         kwargs["statuses"] = list(statuses)
-    try:
-        return usercom(full_refresh=full_refresh, report=report, progress=progress, **kwargs)
-    except ConfigFieldMissingException as error:
-        raise missing_config_error(error) from None
+    return usercom(source_settings(**kwargs), full_refresh=full_refresh, report=report, progress=progress)
 
 
 def count_tickets(client: SqlJobClientBase | None) -> int:

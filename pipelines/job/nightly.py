@@ -88,7 +88,7 @@ def run_job(
 def _start_run_log(directory: Path, destination: str, statuses: Sequence[str] | None,
                    source_overrides: dict | None) -> RunLog:
     """The run's row in `runs`, on the destination and dataset the tickets load into."""
-    from pipelines.usercom.source import configured_statuses
+    from pipelines.usercom.source_config import configured_statuses
 
     target = local_destination(directory) if destination in LOCAL_DESTINATIONS else destination
     asked = statuses or (source_overrides or {}).get("statuses") or configured_statuses()

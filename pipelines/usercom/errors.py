@@ -18,6 +18,13 @@ class UsercomConfigError(UsercomError):
     """A configuration value is missing or wrong; raised before any request."""
 
 
+class UsercomSettingsError(UsercomConfigError):
+    """A source setting's value cannot work (a number out of range, a subdomain that is not one); raised as the
+    settings are resolved, before any request."""
+
+    exit_code = 4  # configuration
+
+
 class UsercomHTTPError(UsercomError):
     """The API answered with a status the pipeline does not retry (or retried in vain)."""
 

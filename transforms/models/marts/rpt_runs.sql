@@ -11,6 +11,7 @@
         'run_id': text, 'started_at': instant, 'finished_at': instant, 'outcome': text,
         'destination': text, 'statuses': text, 'pages': bigint, 'tickets_received': bigint,
         'tickets_loaded': bigint, 'tickets_rejected': bigint, 'tickets_deleted': bigint,
+        'deletions_held': bigint,
         'retries': bigint, 'throttled': bigint, 'seconds': usercom_tickets.type_double(), 'error': text,
     }) }}
 {%- endset %}
@@ -36,6 +37,7 @@ select
     tickets_loaded,
     tickets_rejected,
     tickets_deleted,
+    deletions_held,
     retries,
     throttled,
     seconds,
