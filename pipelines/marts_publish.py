@@ -117,7 +117,7 @@ def _write_build(database: Path, folder: Path, build_id: str, marts: list[str]) 
     """Every mart as Parquet, the BI snapshot and build.json into ``folder``; the build's as_of."""
     with duckdb.connect(str(database), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        (as_of,) = con.execute(f"select max(as_of) from {MARTS_SCHEMA}.int_sla_policy").fetchone()
+        (as_of,) = con.execute(f"select max(as_of) from {MARTS_SCHEMA}.rpt_helpdesk_summary").fetchone()
         _attempt(lambda: publish_parquet(con, marts, folder / MARTS_DIR, MARTS_SCHEMA), folder / MARTS_DIR,
                  "write the Parquet marts into")
     _attempt(lambda: publish_bi_database(database, marts, folder / BI_FILE), folder / BI_FILE, "write the BI snapshot")
