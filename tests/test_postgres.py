@@ -282,3 +282,22 @@ def test_marts_on_a_destination_dbt_cannot_serve_are_refused_before_loading(sand
 def test_around_the_clock_business_hours_are_calendar_hours_on_postgres(postgres, tmp_path):
     check_around_the_clock_marts(build_hand_made(postgres, tmp_path, "around_the_clock", AROUND_THE_CLOCK_TICKETS,
                                                  AROUND_THE_CLOCK_POLICY))
+
+
+def test_bi_users_see_only_documented_marts_in_analytics_on_postgres_and_duckdb(loaded, postgres):
+    _, relations = postgres_rows(postgres, "select c.relname, obj_description(c.oid, 'pg_class') from pg_class c "
+                                           "join pg_namespace n on n.oid = c.relnamespace "
+                                           "where n.nspname = 'analytics' and c.relkind in ('r', 'v', 'm', 'p')")
+    assert sorted(name for name, _ in relations) == MARTS and all(comment for _, comment in relations), relations
+    _, columns = postgres_rows(postgres, "select table_name, column_name, col_description("
+                                         "('analytics.' || table_name)::regclass, ordinal_position) "
+                                         "from information_schema.columns where table_schema = 'analytics'")
+    assert columns and all(comment for _, _, comment in columns), [c for c in columns if not c[2]]
+    _, internal = postgres_rows(postgres, "select table_name from information_schema.tables "
+                                          "where table_schema = 'analytics_internal'")
+    assert {"stg_tickets", "int_ticket_summary"} <= {name for (name,) in internal}
+    duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", "select schema_name, table_name, comment from duckdb_tables() "
+                                                             "where schema_name like 'analytics%'")
+    assert sorted(r["table_name"] for r in duck if r["schema_name"] == "analytics") == MARTS
+    assert all(r["comment"] for r in duck if r["schema_name"] == "analytics")
+    assert {"stg_tickets", "int_ticket_summary"} <= {r["table_name"] for r in duck if r["schema_name"] == "analytics_internal"}
