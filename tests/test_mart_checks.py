@@ -71,3 +71,20 @@ def test_a_null_in_a_mart_column_its_contract_declares_not_null_fails_the_build_
 
     with pytest.raises(ModelFailed, match=r"dbt could not build agg_sla_by_agent: .*NOT NULL.*week_start"):
         build(db, policy_path=policy_file)
+
+
+def test_a_null_ticket_id_fails_the_build_when_custom_attributes_turn_the_contract_off(tmp_path, monkeypatch):
+    from tests.test_history_marts import ATTRIBUTES_POLICY, ATTRIBUTES_YML
+
+    (tmp_path / "sla_policy.toml").write_text(ATTRIBUTES_POLICY)
+    (tmp_path / "ticket_attributes.yml").write_text(ATTRIBUTES_YML)
+    db = tmp_path / "tickets.duckdb"
+    write_raw_tables(db, TICKETS, HISTORY_VERSIONS)
+    fault = "select * replace (case when ticket_id = 105 then null else ticket_id end as ticket_id) from (\n{sql}\n) as t"
+    monkeypatch.setattr(dbt_runner, "PROJECT_DIR", faulty_project(tmp_path, {"fct_tickets": fault}))
+
+    with pytest.raises(DataTestFailed) as failed:
+        build(db, policy_path=tmp_path / "sla_policy.toml")
+
+    assert "fct_tickets_checks" in {f.name for f in failed.value.failures}
+    assert "failed_check='not_null', column_name='ticket_id'" in str(failed.value)
