@@ -96,7 +96,7 @@ def check_calendar_marts(query, expected: dict, windows: dict) -> None:
         assert got == (hours, business_hours, utc(breach_at)), ticket_id
         assert t["is_sla_breached"] is False, ticket_id
     got_windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
-                   for r in query("select * from analytics.int_business_windows")}
+                   for r in query("select * from analytics_internal.int_business_windows")}
     for day, window in windows.items():
         assert got_windows[day] == (tuple(utc(x) for x in window) if window else (None, None)), day
 

@@ -137,8 +137,8 @@ def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postg
     [duck_summary] = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select {BUILT_AT} from analytics.rpt_helpdesk_summary")
     assert pg_built_at < duck_summary[BUILT_AT] <= datetime.now(UTC)
     for windows in ("int_business_windows", "int_sla_policy"):  # the opening windows in UTC, the clock
-        _, pg = postgres_rows(postgres, f"select * from analytics.{windows}")
-        duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select * from analytics.{windows}")
+        _, pg = postgres_rows(postgres, f"select * from analytics_internal.{windows}")
+        duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", f"select * from analytics_internal.{windows}")
         assert len(pg) == len(duck) > 0, windows
         assert_same_rows(pg, [tuple(r.values()) for r in duck], windows)
 
@@ -149,7 +149,7 @@ def test_the_compared_builds_ran_on_the_business_clock(loaded, postgres):
                                         "from analytics.fct_tickets")
     (with_business_hours, tickets, fewer), = counts
     assert 0 < fewer <= with_business_hours < tickets  # closed tickets have them, open ones not
-    _, clock = postgres_rows(postgres, "select sla_clock, business_hours_timezone from analytics.int_sla_policy")
+    _, clock = postgres_rows(postgres, "select sla_clock, business_hours_timezone from analytics_internal.int_sla_policy")
     assert clock == [("business", "Europe/Warsaw")]
     _, intervals = postgres_rows(postgres, "select count(*) from analytics.fct_ticket_status_intervals "
                                            "where business_hours is null")
@@ -242,8 +242,8 @@ def test_postgres_marts_carry_the_contract_types_and_the_docs_as_comments(loaded
                                           "col_description('analytics.fct_tickets'::regclass, 5)")
     assert comments[0][0].startswith("One row per ticket") and "not terminal" in comments[0][1]
     _, schemas = postgres_rows(postgres, "select schema_name from information_schema.schemata "
-                                         "where schema_name like 'analytics%'")
-    assert [s for (s,) in schemas] == ["analytics"]  # the build schema was swapped in, not left beside it
+                                         "where schema_name like 'analytics%' order by 1")
+    assert [s for (s,) in schemas] == ["analytics", "analytics_internal"]  # the build schemas were swapped in, not left beside
 
 
 def test_a_failing_data_test_on_postgres_names_the_test_and_keeps_the_marts_readers_see(loaded, postgres, monkeypatch):
@@ -295,3 +295,22 @@ def test_marts_on_a_destination_dbt_cannot_serve_are_refused_before_loading(sand
 def test_around_the_clock_business_hours_are_calendar_hours_on_postgres(postgres, tmp_path):
     check_around_the_clock_marts(build_hand_made(postgres, tmp_path, "around_the_clock", AROUND_THE_CLOCK_TICKETS,
                                                  AROUND_THE_CLOCK_POLICY))
+
+
+def test_bi_users_see_only_documented_marts_in_analytics_on_postgres_and_duckdb(loaded, postgres):
+    _, relations = postgres_rows(postgres, "select c.relname, obj_description(c.oid, 'pg_class') from pg_class c "
+                                           "join pg_namespace n on n.oid = c.relnamespace "
+                                           "where n.nspname = 'analytics' and c.relkind in ('r', 'v', 'm', 'p')")
+    assert sorted(name for name, _ in relations) == MARTS and all(comment for _, comment in relations), relations
+    _, columns = postgres_rows(postgres, "select table_name, column_name, col_description("
+                                         "('analytics.' || table_name)::regclass, ordinal_position) "
+                                         "from information_schema.columns where table_schema = 'analytics'")
+    assert columns and all(comment for _, _, comment in columns), [c for c in columns if not c[2]]
+    _, internal = postgres_rows(postgres, "select table_name from information_schema.tables "
+                                          "where table_schema = 'analytics_internal'")
+    assert {"stg_tickets", "int_ticket_summary"} <= {name for (name,) in internal}
+    duck = duckdb_rows(loaded / "duckdb" / "tickets.duckdb", "select schema_name, table_name, comment from duckdb_tables() "
+                                                             "where schema_name like 'analytics%'")
+    assert sorted(r["table_name"] for r in duck if r["schema_name"] == "analytics") == MARTS
+    assert all(r["comment"] for r in duck if r["schema_name"] == "analytics")
+    assert {"stg_tickets", "int_ticket_summary"} <= {r["table_name"] for r in duck if r["schema_name"] == "analytics_internal"}

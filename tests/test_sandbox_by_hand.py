@@ -67,7 +67,7 @@ def test_sandbox_prints_its_key_and_lines_to_paste_that_point_check_and_run_at_i
     run = cli("run", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     with duckdb.connect(str(tmp_path / "data" / DUCKDB_FILE), read_only=True) as con:
-        as_of, = con.execute("select as_of from analytics.int_sla_policy").fetchone()
+        as_of, = con.execute("select as_of from analytics.rpt_helpdesk_summary").fetchone()
         open_, overdue, created_30, closed_30 = con.execute(
             "select open_tickets, overdue_tickets, created_last_30_days, closed_last_30_days "
             "from analytics.rpt_helpdesk_summary").fetchone()

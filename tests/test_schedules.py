@@ -115,7 +115,7 @@ def check_schedule_marts(query) -> None:
     intervals = query("select ticket_id, hours, business_hours from analytics.fct_ticket_status_intervals "
                       "where ticket_id in (801, 805)")
     assert intervals and all(r["hours"] == r["business_hours"] for r in intervals), intervals  # 24/7, to as_of too
-    windows = query("select schedule_name, local_date, opens_at from analytics.int_business_windows "
+    windows = query("select schedule_name, local_date, opens_at from analytics_internal.int_business_windows "
                     "where local_date = cast('2024-04-01' as date) order by schedule_name")
     assert [(r["schedule_name"], r["opens_at"]) for r in windows] == [
         ("around_the_clock", utc("2024-04-01T04:00Z")), ("california", None), ("default", None)]

@@ -1,5 +1,5 @@
 """The headlines for the terminal: the helpdesk at as_of (``rpt_helpdesk_summary``), then the SLA table by
-priority (``rpt_sla_by_priority``) with the clock its breach column runs on (``int_sla_policy``)."""
+priority (``rpt_sla_by_priority``) with the clock its breach column runs on (``int_sla_policy``, in ``analytics_internal``)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def render_sla_report(pipeline: dlt.Pipeline) -> str:
     schema = warehouse.MARTS_SCHEMA
     try:
         with warehouse.read_only_cursor(pipeline) as query:
-            policy = f"select as_of, sla_clock, business_hours_timezone from {schema}.int_sla_policy"
+            policy = ("select as_of, sla_clock, business_hours_timezone "
+                      f"from {warehouse.INTERNAL_SCHEMA}.int_sla_policy")
             (as_of, clock, time_zone), = query(policy)[1]
             flows = [column.format(days) for days in _FLOW_DAYS for _, column in _FLOW_COLUMNS]
             summary = ", ".join([column for _, column in _NOW_COLUMNS] + flows)

@@ -7,6 +7,9 @@ passed. PostgreSQL, Redshift and Snowflake: dbt builds into ``analytics_build``,
 test passed one transaction swaps it in as ``analytics``. BigQuery, Databricks and MotherDuck: dbt
 builds ``analytics`` in place (they cannot rename a schema in a transaction): a failed test fails the
 command, but readers of ``analytics`` may see the failed build.
+
+Only the documented marts are in ``analytics``: the staging and intermediate models go to
+``analytics_internal`` beside it (built as ``analytics_build_internal`` and swapped in with it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from transforms.errors import MartsUnsupported
 
 MARTS_SCHEMA = "analytics"
 BUILD_SCHEMA = "analytics_build"
+INTERNAL_SUFFIX = "_internal"  # dbt's schema for staging and intermediate models: `<target schema>_internal`
+INTERNAL_SCHEMA = MARTS_SCHEMA + INTERNAL_SUFFIX
 SWAPPED = ("postgres", "redshift", "snowflake")  # built aside, swapped in by one transaction
 IN_PLACE = ("duckdb", "motherduck", "bigquery", "databricks")
 SUPPORTED = ("duckdb", "postgres", "redshift", "snowflake", "bigquery", "databricks", "motherduck")
@@ -81,19 +86,22 @@ def read_only_cursor(pipeline: dlt.Pipeline) -> Iterator:
 
 
 def swap_in(pipeline: dlt.Pipeline, destination: str) -> None:
-    """Replace ``analytics`` with the tested ``analytics_build`` in one transaction (and drop the test audit)."""
-    statements = {
-        "snowflake": [f"alter schema if exists {MARTS_SCHEMA} rename to {MARTS_SCHEMA}__previous",
-                      f"alter schema {BUILD_SCHEMA} rename to {MARTS_SCHEMA}",
-                      f"drop schema if exists {MARTS_SCHEMA}__previous cascade"],
-    }.get(destination, [f"drop schema if exists {MARTS_SCHEMA} cascade",
-                        f"alter schema {BUILD_SCHEMA} rename to {MARTS_SCHEMA}"])
+    """Replace ``analytics`` and ``analytics_internal`` with the tested ``analytics_build`` and
+    ``analytics_build_internal`` in one transaction."""
+    statements = []
+    for built, published in ((BUILD_SCHEMA, MARTS_SCHEMA), (BUILD_SCHEMA + INTERNAL_SUFFIX, INTERNAL_SCHEMA)):
+        statements += {
+            "snowflake": [f"alter schema if exists {published} rename to {published}__previous",
+                          f"alter schema {built} rename to {published}",
+                          f"drop schema if exists {published}__previous cascade"],
+        }.get(destination, [f"drop schema if exists {published} cascade", f"alter schema {built} rename to {published}"])
     _execute(pipeline, statements, transaction=True)
 
 
 def drop_build_schema(pipeline: dlt.Pipeline) -> None:
-    """Drop what an earlier, failed build left in ``analytics_build``."""
-    _execute(pipeline, [f"drop schema if exists {BUILD_SCHEMA} cascade"], transaction=False)
+    """Drop what an earlier, failed build left in ``analytics_build`` and ``analytics_build_internal``."""
+    _execute(pipeline, [f"drop schema if exists {BUILD_SCHEMA} cascade",
+                        f"drop schema if exists {BUILD_SCHEMA}{INTERNAL_SUFFIX} cascade"], transaction=False)
 
 
 def _execute(pipeline: dlt.Pipeline, statements: Sequence[str], *, transaction: bool) -> None:
