@@ -41,7 +41,7 @@ def test_a_setting_that_cannot_work_is_refused_in_one_line_naming_it_and_no_requ
     result = command(name, server, tmp_path, **{key: value})
     assert result.returncode == EXIT_CONFIGURATION, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: SOURCES__USERCOM__{key.upper()} (`{key}` under [sources.usercom]) = ")
+    assert line.startswith(f"error: {key} = ") and f"SOURCES__USERCOM__{key.upper()} (or `{key}` under [sources.usercom])" in line
     assert (f"= {value} " in line or f"= {value!r}" in line) and said in line
     assert server.request_log == [] and server.stats["requests"] == 0
 

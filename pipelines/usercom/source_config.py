@@ -41,7 +41,7 @@ _RANGES: dict[str, tuple[float | None, float | None, str]] = {
 
 def setting_name(key: str) -> str:
     """How a user sets `key`: its environment variable and its place in .dlt/config.toml."""
-    return f"SOURCES__USERCOM__{key.upper()} (`{key}` under [sources.usercom])"
+    return f"SOURCES__USERCOM__{key.upper()} (or `{key}` under [sources.usercom])"
 
 
 @configspec
@@ -92,8 +92,8 @@ class UsercomSettings(BaseConfiguration):
         for key, (lowest, highest, meaning) in _RANGES.items():
             _check_range(key, getattr(self, key), lowest, highest, meaning)
         if not self.status_param or not re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+", self.status_param):
-            raise UsercomSettingsError(f"{setting_name('status_param')} = {self.status_param!r}: give the query "
-                                       f"parameter that filters by status, e.g. {s.STATUS_PARAM!r}.")
+            raise UsercomSettingsError(f"status_param = {self.status_param!r}: give the query parameter that "
+                                       f"filters by status, e.g. {s.STATUS_PARAM!r}, as {setting_name('status_param')}.")
         statuses = list(s.STATUSES) if self.statuses is None else list(self.statuses)
         unknown = [x for x in statuses if x not in s.STATUSES]
         if unknown or not statuses:
@@ -127,8 +127,8 @@ def source_settings(**overrides) -> UsercomSettings:
         raise missing_config_error(error) from None
     except ConfigValueCannotBeCoercedException as error:
         meaning = _RANGES.get(error.field_name, (None, None, "see docs/configuration.md"))[2]
-        raise UsercomSettingsError(f"{setting_name(error.field_name)} = {str(error.field_value)[:80]!r}: give "
-                                   f"{_kind(error.hint)} ({meaning}).") from None
+        raise UsercomSettingsError(f"{error.field_name} = {str(error.field_value)[:80]!r}: give "
+                                   f"{_kind(error.hint)} ({meaning}) as {setting_name(error.field_name)}.") from None
 
 
 def configured_statuses() -> list[str]:
@@ -149,8 +149,8 @@ def _subdomain(given: str) -> str:
             and parts.path.rstrip("/") in ("", "/api/public") and not parts.query and ":" not in parts.netloc):
         return label
     raise UsercomSettingsError(
-        f"{setting_name('subdomain')} = {given[:80]!r} is not a User.com subdomain: give the part before .user.com, "
-        "e.g. `acme` for https://acme.user.com; for another host set SOURCES__USERCOM__BASE_URL instead.")
+        f"subdomain = {given[:80]!r} is not a User.com subdomain: give the part before .user.com, e.g. `acme` for "
+        f"https://acme.user.com, as {setting_name('subdomain')}; for another host set SOURCES__USERCOM__BASE_URL instead.")
 
 
 def _check_range(key: str, value: float | None, lowest: float | None, highest: float | None, meaning: str) -> None:
@@ -161,8 +161,8 @@ def _check_range(key: str, value: float | None, lowest: float | None, highest: f
     if not within:
         bounds = (f"from {lowest:g} to {highest:g}" if highest is not None else f"of {lowest:g} or more")
         shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
-        raise UsercomSettingsError(f"{setting_name(key)} = {shown} is out of range: give a number {bounds} "
-                                   f"({meaning}).")
+        raise UsercomSettingsError(f"{key} = {shown} is out of range: give a number {bounds} ({meaning}) "
+                                   f"as {setting_name(key)}.")
 
 
 def _kind(hint: object) -> str:
