@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.job.duckdb_session import database_held_open
 from pipelines.job.file_modes import restrict, warn_if_readable_by_others
+from pipelines.job.held_signals import signals_seen
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, location, make_pipeline
 from pipelines.job.resume import finish_interrupted_run, remove_orphaned_extracts
 from pipelines.job.stored_state import StoredState
@@ -60,7 +61,8 @@ def extract_and_load(
                 before = count_tickets(client)
                 deletions.before_load(client)
             extracting = True
-            info = pipeline.run(source, loader_file_format="parquet")
+            with signals_seen() as seen:  # one dlt forgot, having nothing left to start (held_signals.py)
+                info = pipeline.run(source, loader_file_format="parquet")
             info.raise_on_failed_jobs()
             with destination_session(pipeline) as client:
                 after = count_tickets(client)
@@ -82,7 +84,7 @@ def extract_and_load(
         location=location(directory, destination), load_ids=list(info.loads_ids),
         resumed_load_ids=resumed, tickets_deleted=deleted.marked, tickets_restored=deleted.restored,
         tickets_unlisted=deleted.unlisted, deletions_held=deleted.held, live_tickets=deleted.live,
-        max_unlisted_share=max_unlisted_share,
+        max_unlisted_share=max_unlisted_share, stopped_by=seen[0] if seen else None,
     )
 
 

@@ -29,6 +29,7 @@ class RunSummary:
     tickets_restored: int = 0  # marked deleted before, listed again by this run: live again
     tickets_unlisted: int = 0  # live tickets this complete run did not list: marked if the next complete run misses them too
     deletions_held: int = 0  # live tickets this complete run did not list, too many to believe: nothing marked
+    stopped_by: int | None = None  # SIGINT/SIGTERM that came while dlt normalized or loaded: the job ends after the load
     live_tickets: int = 0  # live tickets before the deletion check of a complete run
     max_unlisted_share: float = 0.0  # the guard's share this run was held to
     run_id: str = ""  # the run's row in the run log (`usercom.runs`)
