@@ -28,6 +28,12 @@ def deleted_in_the_marts(data) -> tuple[int, int]:
         return con.execute("SELECT count(*), count(*) FILTER (WHERE is_deleted) FROM fct_tickets").fetchone()
 
 
+def runs_in_the_marts(data) -> list[tuple]:
+    """(outcome, tickets_deleted, deletions_held) of each run in the published rpt_runs, oldest first."""
+    with duckdb.connect(str(data / "analytics.duckdb"), read_only=True) as con:
+        return con.execute("SELECT outcome, tickets_deleted, deletions_held FROM rpt_runs ORDER BY started_at").fetchall()
+
+
 def test_an_api_that_lists_a_tenth_for_two_nights_marks_nothing_and_the_marts_keep_every_ticket(sandbox, tmp_path):
     server = sandbox(tickets=200, page_size=50)
     data = tmp_path / "data"
@@ -50,6 +56,8 @@ def test_an_api_that_lists_a_tenth_for_two_nights_marks_nothing_and_the_marts_ke
     assert "0 ticket(s) marked deleted (not listed by two complete runs in a row), 0 came back" in back.stdout
     assert deleted_at(data) == {} and unlisted(data) == [] and deleted_in_the_marts(data) == (200, 0)
     assert runs(data)[-1]["deletions_held"] == 0
+    # the marts' run log carries the held deletions of each night (rpt_runs.deletions_held)
+    assert runs_in_the_marts(data) == [("ok", 0, 0), ("ok", 0, 180), ("ok", 0, 180), ("ok", 0, 0)]
 
     # deletions that are real: let them through for the night they happen; the next complete run marks them
     server.set_tickets(everything[::10])
