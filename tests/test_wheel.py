@@ -61,7 +61,7 @@ def test_the_wheel_ships_the_dbt_project_and_nothing_of_the_tests(installed):
     shipped = {p.relative_to(site).as_posix() for p in (site / "transforms").rglob("*") if p.is_file()}
     for needed in ["transforms/dbt_project.yml", "transforms/profiles/profiles.yml", "transforms/sla_policy.toml",
                    "transforms/models/marts/fct_tickets.yml", "transforms/models/staging/_usercom__sources.yml",
-                   "transforms/tests/generic/unique_combination_of_columns.sql"]:
+                   "transforms/tests/generic/mart_checks.sql"]:
         assert needed in shipped
     assert not (site / "tests").exists() and not (site / "benchmarks").exists()
     where = "import pipelines, transforms; print(pipelines.__file__, transforms.__file__)"
