@@ -21,9 +21,10 @@ T = TypeVar("T")
 
 
 class ReadAheads:
-    """The read-ahead threads of one client's listings. When one listing fails, the others stop requesting and end
-    before its error is handed on: dlt closes the other listings' generators on the first error, and one still
-    waiting for a page there fails with "generator already executing", which would hide the error's own words."""
+    """The read-ahead threads of one client's listings. When one listing fails, the others stop requesting before
+    its error is handed on (their listings end at once, `read_ahead`): dlt closes the other listings' generators on
+    the first error, and one still waiting for a page there fails with "generator already executing", which would
+    hide the error's own words."""
 
     def __init__(self, wait_seconds: float = STOP_OTHERS_SECONDS) -> None:
         self._wait_seconds = wait_seconds
@@ -57,12 +58,13 @@ def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) 
 
     An exception of `pages` is raised where its item would have been, once the other listings stopped. `halt`
     (set by another listing's failure) makes `pages` stop before its next request or back-off, and this
-    listing end as if it were complete: the run fails with the other listing's error. Closing this generator
-    (the run failed elsewhere, or was interrupted) sets `halt` and waits for the thread to end (at most the
-    request in flight).
+    listing end at once as if it were complete, its thread left to end with the request in flight: the run
+    fails with the other listing's error. Closing this generator (the run failed elsewhere, or was
+    interrupted) sets `halt` and waits for the thread to end (at most the request in flight).
     """
     ready: queue.Queue = queue.Queue(maxsize=1)
     closed = threading.Event()
+    failed = threading.Event()  # set before the others are halted: this listing's error is on its way
     register_halt(halt)  # an interrupted run sets it (usercom/stopping.py)
 
     def hand_over(item: tuple) -> bool:
@@ -84,6 +86,7 @@ def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) 
             pass
         except BaseException as failure:  # noqa: BLE001 (handed to the consumer, raised there)
             error = failure
+            failed.set()
             listings.stop_others(halt)
         finally:
             pages.close()
@@ -92,6 +95,7 @@ def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) 
 
     thread = threading.Thread(target=produce, name="usercom-pages", daemon=True)
     listings.start(halt, thread)
+    halted = False  # by another listing's failure
     try:
         while True:
             try:
@@ -99,6 +103,11 @@ def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) 
             except queue.Empty:
                 if requests_stopped():
                     raise RequestsStopped("the run was interrupted") from None
+                # not once the request in flight ended: dlt closes this listing's generator on the other's error,
+                # which fails with "generator already executing", hiding that error, if a worker still waits here
+                halted = halt.is_set() and not failed.is_set()
+                if halted:
+                    return
                 continue
             if requests_stopped():  # what was fetched before the interrupt is not handed on
                 raise RequestsStopped("the run was interrupted")
@@ -110,5 +119,6 @@ def read_ahead(pages: Iterator[T], halt: threading.Event, listings: ReadAheads) 
     finally:
         closed.set()
         halt.set()
-        if not requests_stopped():  # interrupted: the request in flight is abandoned with its daemon thread
+        # interrupted or halted: the request in flight is abandoned with its daemon thread, which sends no other
+        if not (halted or requests_stopped()):
             thread.join()  # the request in flight ends, then the thread
