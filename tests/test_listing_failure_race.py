@@ -27,7 +27,7 @@ class HeldBackAPI:
     requests unanswered until `close`."""
 
     def __init__(self) -> None:
-        self.arrived: set[str] = set()
+        self.arrived: list[str] = []  # the status of each request of another listing
         self.others_arrived = threading.Event()
         self.released = threading.Event()
         api = self
@@ -39,8 +39,8 @@ class HeldBackAPI:
                     api.others_arrived.wait(30)
                     reply(self, 404, b'{"detail": "Not found."}')
                     return
-                api.arrived.add(status)
-                if api.arrived >= set(settings.STATUSES) - {FAILING}:
+                api.arrived.append(status)
+                if set(api.arrived) >= set(settings.STATUSES) - {FAILING}:
                     api.others_arrived.set()
                 api.released.wait(60)
                 self.close_connection = True  # hung up without an answer
@@ -74,9 +74,16 @@ def test_a_listing_that_fails_while_the_others_wait_for_answers_fails_the_run_wi
     before = table_rows(data_dir, "tickets", "id")
 
     with pytest.raises(Exception) as failure:
-        run(held_back, data_dir, source={"request_timeout_seconds": REQUEST_TIMEOUT_SECONDS, "max_attempts": 1})
+        run(held_back, data_dir, source={"request_timeout_seconds": REQUEST_TIMEOUT_SECONDS, "max_attempts": 3})
 
     assert held_back.others_arrived.is_set()  # every other listing had a request in flight when FAILING failed
     assert "generator already executing" not in str(failure.value)
     assert_failed_cleanly(failure, data_dir, before, "404", f"status={FAILING}")
     assert SANDBOX_API_KEY not in repr(failure.value)
+
+    held_back.released.set()  # the requests in flight end; the listings they belong to send no other
+    for thread in threading.enumerate():
+        if thread.name == "usercom-pages":
+            thread.join(REQUEST_TIMEOUT_SECONDS)
+            assert not thread.is_alive()
+    assert sorted(held_back.arrived) == sorted(set(settings.STATUSES) - {FAILING})
