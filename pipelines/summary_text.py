@@ -6,7 +6,7 @@ from pipelines.deletion_guard import ALWAYS_ALLOWED, SHARE_SETTING
 from pipelines.job.pipeline import DATASET_NAME, LOCAL_DESTINATIONS
 from pipelines.job.summary import PublishedMarts, RunSummary
 from pipelines.usercom import settings
-from pipelines.usercom.http.client import ListingStats
+from pipelines.usercom.listing_stats import ListingStats
 from pipelines.usercom.run.progress import throttle_text
 
 

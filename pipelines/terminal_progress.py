@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Column
 from rich.text import Text
 
-from pipelines.usercom.http.client import ListingStats
+from pipelines.usercom.listing_stats import ListingStats
 from pipelines.usercom.run.progress import ListingProgress, LogProgress
 
 RATE_WINDOW_SECONDS = 10.0  # the rate is what arrived over the last this many seconds, up to now

@@ -21,8 +21,8 @@ from pipelines.usercom.errors import NotColumnar
 from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.flattener import PageFlattener
 from pipelines.usercom.flatten.json_reader import PageReader
-from pipelines.usercom.flatten.page import Page, parse_page_body
-from pipelines.usercom.http.page_head import page_head
+from pipelines.usercom.flatten.json_text import parse_page_body
+from pipelines.usercom.http.page import Page, page_head
 from pipelines.usercom.state.cursor import UpdatedSince
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.state.versions import VersionLog
@@ -55,7 +55,7 @@ class FlattenPath:
         if self.columnar:
             try:
                 tickets = self.reader.read_many(bodies, [None] * len(bodies))
-                page = Page("url", 1, None, None, None, tickets=tickets, bodies=bodies, pages=len(pages))
+                page = Page("url", 1, bodies, tickets=tickets)
             except NotColumnar:
                 page = None
             if page is not None:
@@ -229,7 +229,7 @@ def test_a_column_typed_by_an_earlier_run_takes_values_alike_on_both_paths(earli
 def test_reader_refuses_what_the_json_parser_refuses_or_reads_differently():
     reader = PageReader()
     good = body([seed_tickets()[0]])
-    assert len(reader.read(good).tickets) == 1
+    assert len(reader.read(good)[0]) == 1
     for bad in (good.replace(b'"Ticket 1"', b'"T\\ud800"'),  # lone surrogate
                 good.replace(b'"Ticket 1"', b'"T\xff"'),  # not UTF-8
                 good.replace(b'"id":1,', b'"id":1,"id":2,'),  # a key twice
@@ -237,8 +237,8 @@ def test_reader_refuses_what_the_json_parser_refuses_or_reads_differently():
         with pytest.raises(NotColumnar):
             reader.read_many([bad], [None])
     nan = good.replace(b'"id":1,', b'"id":1,"score":NaN,')
-    tickets = reader.read(nan).tickets  # the reader takes NaN; the columnar flattener hands the page back
-    page = Page("u", 1, None, None, None, tickets=tickets, bodies=[nan])
+    tickets, _, _ = reader.read(nan)  # the reader takes NaN; the columnar flattener hands the page back
+    page = Page("u", 1, [nan], tickets=tickets)
     flattener = PageFlattener(TypeRegistry(), RunTracker(listings=1), tombstone_empty_lists=False, observed_at=OBSERVED)
     assert not flattener.flatten_page(page, listing="x", cursor=UpdatedSince(), versions=VersionLog()).columnar
 

@@ -25,7 +25,7 @@ from pipelines.usercom.errors import NotCoercible
 from pipelines.usercom.flatten.coercion import to_int, to_timestamp
 from pipelines.usercom.flatten.column_types import TypeRegistry
 from pipelines.usercom.flatten.flattener import PageFlattener
-from pipelines.usercom.flatten.page import parse_page_body
+from pipelines.usercom.flatten.json_text import parse_page_body
 from pipelines.usercom.state.cursor import UpdatedSince
 from pipelines.usercom.state.tracker import RunTracker
 from pipelines.usercom.state.versions import VersionLog

@@ -1,5 +1,5 @@
-"""The package layout holds: no import cycles in `pipelines/`, http/ imports nothing of flatten/,
-importing a module does nothing to the process,
+"""The package layout holds: no import cycles in `pipelines/`, http/ imports nothing of flatten/ or pages/, one class
+carries a page's `next` and `count`, importing a module does nothing to the process,
 and no merge left its conflict markers behind."""
 
 from __future__ import annotations
@@ -82,14 +82,37 @@ def test_no_module_of_pipelines_imports_itself_back_through_others():
     assert cycles(graph) == []
 
 
-def test_http_hands_on_bytes_and_heads_and_imports_nothing_of_flatten():
+def test_http_hands_on_bytes_and_heads_and_imports_nothing_of_flatten_or_pages():
     graph = import_graph()
     http = {name: imports for name, imports in graph.items() if name.startswith("pipelines.usercom.http.")}
     assert len(http) > 5 and "pipelines.usercom.http.transport" in http["pipelines.usercom.http.client"]
-    assert "pipelines.usercom.flatten.page" in graph["pipelines.usercom.pages.pagination"]  # the walk sees flatten/
-    into_flatten = {name: sorted(x for x in imports if x.startswith("pipelines.usercom.flatten"))
-                    for name, imports in http.items()}
-    assert {name: found for name, found in into_flatten.items() if found} == {}
+    assert "pipelines.usercom.flatten.json_reader" in graph["pipelines.usercom.pages.pagination"]  # the walk sees flatten/
+    below = ("pipelines.usercom.flatten", "pipelines.usercom.pages", "pipelines.usercom.run")
+    into_below = {name: sorted(x for x in imports if x.startswith(below)) for name, imports in http.items()}
+    assert {name: found for name, found in into_below.items() if found} == {}
+
+
+def classes_with_fields(*wanted: set[str]) -> list[str]:
+    """The classes of `pipelines/` that have a field of each set in `wanted` (a class-level annotation, or an
+    attribute set on `self` in one of its methods), by dotted name."""
+    found = []
+    for path in sorted(PIPELINES.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            names = {n.target.id for n in node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+            names |= {t.attr for n in ast.walk(node) if isinstance(n, (ast.Assign, ast.AnnAssign))
+                      for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                      if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"}
+            if all(names & group for group in wanted):
+                found.append(f"{module_name(path)}.{node.name}")
+    return found
+
+
+def test_one_class_carries_a_pages_next_link_and_count():
+    # a page has two forms on its way: http's `Page` (bytes, head, then its parsed tickets) and flatten's `FlatPage`
+    assert classes_with_fields({"next_url", "next"}, {"count"}) == ["pipelines.usercom.http.page.Page"]
+    assert "pipelines.usercom.flatten.tables.FlatPage" in classes_with_fields({"tables"}, {"kept"})  # the scan sees fields
 
 
 def test_importing_every_module_sets_nothing_in_the_process():

@@ -21,7 +21,8 @@ from pipelines.run_log import RunLog
 from pipelines.runs_table import COLUMNS, RUNS_TABLE
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.usercom.errors import UsercomConfigError
-from pipelines.usercom.run.report import ListingReport, RunReport
+from pipelines.usercom.listing_stats import ListingStats
+from pipelines.usercom.run.report import RunReport
 from tests.conftest import query, run
 from tests.test_faults_process import cli_run, start
 from tests.test_pipeline import assert_tickets_equal, table_rows
@@ -224,7 +225,7 @@ def test_a_run_refused_for_its_configuration_still_writes_its_row(data_dir):
 
 def test_a_summary_with_deleted_tickets_puts_them_in_the_row(tmp_path):
     # deleted-ticket detection sets RunSummary.tickets_deleted; the row reads it under that name
-    report = RunReport(listings={"active": ListingReport("active", pages=2, received=150, kept=150)})
+    report = RunReport(listings={"active": ListingStats("active", pages=2, received=150, kept=150)})
     summary = RunSummary(report=report, seconds=1.0, tickets_before=0, tickets_after=150, location="-", tickets_deleted=3)
     directory = tmp_path / "data"
     directory.mkdir()

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 from pipelines.usercom import settings
 from pipelines.usercom.errors import NotCoercible, UsercomError, UsercomHTTPError
 from pipelines.usercom.flatten.coercion import to_timestamp
-from pipelines.usercom.flatten.page import parse_page_body
-from pipelines.usercom.http.client import ListingStats, TicketsClient
+from pipelines.usercom.http.client import TicketsClient
+from pipelines.usercom.http.page import Page, fetched_page
 from pipelines.usercom.http.status_filter import IGNORED_SHARE
 from pipelines.usercom.http.transport import Transport
 from pipelines.usercom.http.urls import redact_url
-from pipelines.usercom.pages.bodies import get_page
+from pipelines.usercom.listing_stats import ListingStats
+from pipelines.usercom.pages.bodies import get_page, parse_page
 
 _RATE_HEADER = re.compile(r"^(x-)?(rate-?limit|ratelimit)|^retry-after$", re.IGNORECASE)
 _TIMESTAMP_FORMS = (
@@ -70,13 +71,15 @@ class CheckReport:
 
 @dataclass
 class _Listing:
-    """The first page of one listing as the check read it."""
+    """The first page of one listing as the check read it, parsed to JSON."""
 
     status: str | None
-    url: str
-    count: int | None
-    next_url: str | None
-    tickets: list
+    page: Page
+
+    @property
+    def tickets(self) -> list:
+        """The page's tickets."""
+        return self.page.results
 
 
 def check_account(client: TicketsClient, statuses: Sequence[str]) -> CheckReport:
@@ -113,8 +116,7 @@ def _first_page(client: TicketsClient, session: Transport, status: str | None, s
                 headers: dict[str, str]) -> _Listing:
     url = client.first_url(status)
     answer = _get(client, session, url, stats, headers)
-    doc, _ = parse_page_body(answer.content)
-    return _Listing(status, url, doc.get("count"), doc.get("next"), doc["results"])
+    return _Listing(status, parse_page(None, fetched_page(answer, url, 1), answer))
 
 
 def _get(client: TicketsClient, session: Transport, url: str, stats: ListingStats, headers: dict[str, str]):
@@ -141,12 +143,12 @@ def _first_request_failed(report: CheckReport, error: UsercomError) -> None:
 def _report_counts(report: CheckReport, everything: _Listing, listings: list[_Listing], status_param: str) -> None:
     page = len(everything.tickets)
     size = f"all on one page ({page})" if _fits_one_page(everything) else f"{page} a page"
-    report.add("tickets", f"{everything.count} in all; {size}")
+    report.add("tickets", f"{everything.page.count} in all; {size}")
     ignored = []
     for listing in listings:
         others = sum(1 for t in listing.tickets if not isinstance(t, dict) or t.get("status") != listing.status)
         shown = len(listing.tickets)
-        counts_all = listing.count == everything.count and any(
+        counts_all = listing.page.count == everything.page.count and any(
             isinstance(t, dict) and t.get("status") != listing.status for t in everything.tickets)
         if shown and others / shown > IGNORED_SHARE:
             ignored.append(listing.status)
@@ -158,7 +160,7 @@ def _report_counts(report: CheckReport, everything: _Listing, listings: list[_Li
             verdict = f"holds ({others} of {shown} on the first page moved status meanwhile)"
         else:
             verdict = "holds"
-        report.add(listing.status, f"count {listing.count}; filter `{status_param}={listing.status}` {verdict}")
+        report.add(listing.status, f"count {listing.page.count}; filter `{status_param}={listing.status}` {verdict}")
     if ignored:
         report.add("filter", f"the API ignores `{status_param}`: a run lists every ticket once, without it, instead of "
                              "once per status (handled)")
@@ -166,39 +168,39 @@ def _report_counts(report: CheckReport, everything: _Listing, listings: list[_Li
 
 def _report_links(report: CheckReport, client: TicketsClient, session: Transport, everything: _Listing,
                   listings: list[_Listing], stats: ListingStats) -> None:
-    links = [x for x in (everything, *listings) if x.next_url]
+    links = [x for x in (everything, *listings) if x.page.next_url]
     if not links:
         report.add("next links", "none: every listing fits on its first page")
     forms = set()
     for listing in links:
-        parts, base = urlsplit(listing.next_url), urlsplit(client.base_url)
+        parts, base = urlsplit(listing.page.next_url), urlsplit(client.base_url)
         try:
-            followed = client.checked_next(listing.next_url, {listing.url})
+            followed = client.checked_next(listing.page.next_url, {listing.page.url})
         except UsercomError as error:
             report.fail("next links", f"{error}")
             return
         forms.add(f"{parts.scheme}:// on {parts.hostname}" + (" (followed over https; the key never goes over http)"
                                                               if parts.scheme != base.scheme else ""))
-        listing.next_url = followed
+        listing.page.next_url = followed
     for form in sorted(forms):
         report.add("next links", form)
-    if everything.next_url and not _fits_one_page(everything):
+    if everything.page.next_url and not _fits_one_page(everything):
         _follow_once(report, client, session, everything, stats, "page 2 of every ticket")
     # a listing that fits on its first page but links onwards: where the API is reported to answer 404
-    last = next((x for x in (everything, *listings) if x.next_url and _fits_one_page(x)), None)
+    last = next((x for x in (everything, *listings) if x.page.next_url and _fits_one_page(x)), None)
     if last is not None:
         _follow_once(report, client, session, last, stats,
                      f"the `next` link of the last page of {last.status or 'every ticket'}")
 
 
 def _fits_one_page(listing: _Listing) -> bool:
-    return listing.count is not None and len(listing.tickets) >= listing.count
+    return listing.page.count is not None and len(listing.tickets) >= listing.page.count
 
 
 def _follow_once(report: CheckReport, client: TicketsClient, session: Transport, listing: _Listing,
                  stats: ListingStats, what: str) -> None:
     try:
-        answer = _get(client, session, listing.next_url, stats, {})
+        answer = _get(client, session, listing.page.next_url, stats, {})
     except UsercomHTTPError as error:
         if error.status_code == 404 and _fits_one_page(listing):
             report.add("last page", f"{what} answers 404 although every ticket of `count` was received: a run "
@@ -206,8 +208,8 @@ def _follow_once(report: CheckReport, client: TicketsClient, session: Transport,
         else:
             report.fail("next links", f"{what} failed: {error}")
         return
-    doc, _ = parse_page_body(answer.content)
-    report.add("next links", f"{what}: {len(doc['results'])} tickets, answered 200")
+    page = parse_page(None, fetched_page(answer, listing.page.next_url, 2), answer)
+    report.add("next links", f"{what}: {page.size} tickets, answered 200")
 
 
 def _report_rate_limits(report: CheckReport, headers: dict[str, str], stats: ListingStats) -> None:

@@ -23,7 +23,6 @@ import pyarrow.types as pat
 
 from pipelines.usercom.errors import NotColumnar
 from pipelines.usercom.flatten.fields import LIST_FIELDS, OBJECT_FIELDS, TICKET_COLUMNS, TIMESTAMP
-from pipelines.usercom.flatten.page import Page
 
 # the reader's block must hold the whole body: a page is one JSON document, not one per line
 _MIN_BLOCK = 1 << 16
@@ -49,7 +48,7 @@ def known_ticket_fields() -> dict[str, pa.DataType]:
 
 
 class PageReader:
-    """Parses page bodies into `Page`s of Arrow tickets; shared by every listing of a run (thread-safe)."""
+    """Parses page bodies into Arrow tickets; shared by every listing of a run (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -62,12 +61,10 @@ class PageReader:
                           ("results", pa.list_(ticket_type))])
         return pj.ParseOptions(explicit_schema=page, unexpected_field_behavior="infer")
 
-    def read(self, body: bytes) -> Page:
-        """One page, its tickets as Arrow (`url`, `number` and `server_time` left for the caller); raises
-        NotColumnar when the row path must read it."""
+    def read(self, body: bytes) -> tuple[pa.StructArray, int | None, str | None]:
+        """One page's tickets as Arrow, its `count` and its `next`; raises NotColumnar when the row path must read it."""
         page = self._read_table(body, 1)
-        return Page(count=page.column("count")[0].as_py(), tickets=self._tickets(page), bodies=[body],
-                    next_url=page.column("next")[0].as_py())
+        return self._tickets(page), page.column("count")[0].as_py(), page.column("next")[0].as_py()
 
     def read_many(self, bodies: list[bytes], next_urls: list[str | None]) -> pa.StructArray:
         """The tickets of several pages, parsed in one call, as one struct array; raises NotColumnar when any

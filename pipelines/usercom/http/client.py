@@ -13,8 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 from urllib.parse import urlencode, urljoin
 
@@ -25,37 +23,17 @@ from pipelines.usercom import settings
 from pipelines.usercom.errors import Halted, Retryable, UsercomHTTPError, http_error
 from pipelines.usercom.http.deadline import Deadline
 from pipelines.usercom.http.pacing import Pacer
-from pipelines.usercom.http.page_head import server_message
+from pipelines.usercom.http.page import server_message
 from pipelines.usercom.http.read_ahead import ReadAheads
 from pipelines.usercom.http.retries import NETWORK_ERRORS, RetryPolicy, Throttled, parse_retry_after, worth_retrying
 from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import checked_next, origin, redact_url
+from pipelines.usercom.listing_stats import ListingStats
 from pipelines.usercom.stopping import requests_stopped
 
 log = logging.getLogger("usercom.client")
 
 T = TypeVar("T")
-
-
-@dataclass(kw_only=True)
-class ListingStats:
-    """What one listing (one status) received, for reconciliation against `count`; live while it runs (a failed
-    run's figures are what it had read). A run's `ListingReport` (run/report.py) is one, with the flattening's."""
-
-    pages: int = 0  # fetched: may run a batch ahead of the pages flattened
-    received: int = 0
-    api_count: int | None = None  # `count` on the first page
-    api_count_last: int | None = None  # `count` on the last page: differs from api_count when it changed while paging
-    retries: int = 0
-    empty_pages_in_a_row: int = 0
-    server_time: datetime | None = None
-    ended_on_404: str | None = None  # the last page's `next` link, which answered 404 with every ticket received
-    unfiltered: bool = False  # the status filter is ignored: this listing lists every ticket
-    stopped: bool = False  # the status filter is ignored and another listing lists every ticket
-    retry_after_seen: str | None = None  # the last Retry-After of an answer that was retried
-    started_at: float | None = None  # time.monotonic() when the listing sent its first request
-    throttled: int = 0  # retries of answers that were the API throttling (429, or 401 once the key was accepted)
-    throttled_wait: float = 0.0  # seconds those retries waited before going again
 
 
 class TicketsClient:

@@ -1,5 +1,5 @@
-"""A page's body parsed into a `Page`: by the Arrow JSON reader when it takes it (GIL released while it parses),
-else by `parse_page_body`, which also tells a body that is not a ticket page."""
+"""A page's tickets parsed into its `Page`: by the Arrow JSON reader when it takes them (GIL released while it
+parses), else by `parse_page_body`, which also tells a body that is not a ticket page."""
 
 from __future__ import annotations
 
@@ -9,25 +9,26 @@ import requests
 
 from pipelines.usercom.errors import NotColumnar, Retryable, UsercomResponseError
 from pipelines.usercom.flatten.json_reader import PageReader
-from pipelines.usercom.flatten.page import Page, parse_page_body
-from pipelines.usercom.http.client import ListingStats, TicketsClient
-from pipelines.usercom.http.page_head import server_time
+from pipelines.usercom.flatten.json_text import parse_page_body
+from pipelines.usercom.http.client import TicketsClient
+from pipelines.usercom.http.page import Page
 from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import redact_url
+from pipelines.usercom.listing_stats import ListingStats
 
 log = logging.getLogger("usercom.client")
 
 
-def decode_page(response: Answer, url: str) -> tuple[dict, bool]:
-    """The JSON of a 200 answer's body and whether it needed the lenient parser; `Retryable` when it is not JSON
-    (a proxy's error page, a body cut short), `UsercomResponseError` when it is JSON but not a ticket page."""
+def decode_page(content: bytes, content_type: str, url: str, answer: Answer | None = None) -> tuple[dict, bool]:
+    """The JSON of a 200 answer's body and whether it needed the lenient parser; `Retryable` (carrying `answer`)
+    when it is not JSON (a proxy's error page, a body cut short), `UsercomResponseError` when it is JSON but not
+    a ticket page."""
     try:
-        doc, lenient = parse_page_body(response.content)
+        doc, lenient = parse_page_body(content)
     except (ValueError, requests.RequestException) as error:
         # a proxy's HTML error page or a body cut short: worth another try
-        kind = response.headers.get("Content-Type", "no content type")
-        raise Retryable(f"the body of a 200 answer is not JSON ({kind}, {len(response.content)} bytes: {str(error)[:80]})",
-                         response) from None
+        raise Retryable(f"the body of a 200 answer is not JSON ({content_type}, {len(content)} bytes: "
+                        f"{str(error)[:80]})", answer) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
         raise UsercomResponseError(
             f"User.com API answered GET {redact_url(url)} with JSON that is not a ticket page "
@@ -39,27 +40,27 @@ def decode_page(response: Answer, url: str) -> tuple[dict, bool]:
     return doc, lenient
 
 
-def parse_page(reader: PageReader | None, response: Answer, url: str, number: int) -> Page:
-    """The page of a 200 answer, its tickets as Arrow when the reader takes them, else as parsed JSON (pages with
-    values only the row flattener handles); raises as `decode_page` does for a body that is not a page."""
-    page = None
+def parse_page(reader: PageReader | None, page: Page, answer: Answer | None = None) -> Page:
+    """`page` (one API page) with its tickets and head parsed: as Arrow when the reader takes them, else as parsed
+    JSON (pages with values only the row flattener handles); raises as `decode_page` does for a body that is
+    not a page."""
+    body = page.bodies[0]
     try:
         if reader is not None:
-            page = reader.read(response.content)
+            page.tickets, page.count, page.next_url = reader.read(body)
+            return page
     except NotColumnar as why:
-        log.debug("page %s is read row by row: %s", redact_url(url), why)
-    if page is None:
-        doc, lenient = decode_page(response, url)
-        page = Page(results=doc["results"], count=doc.get("count"), lenient=lenient, next_url=doc.get("next"))
-    page.url, page.number, page.server_time = redact_url(url), number, server_time(response)
+        log.debug("page %s is read row by row: %s", page.shown_url, why)
+    doc, page.lenient = decode_page(body, page.content_type, page.url, answer)
+    page.results, page.count, page.next_url = doc["results"], doc.get("count"), doc.get("next")
     return page
 
 
 def get_page(client: TicketsClient, session: Transport, url: str, stats: ListingStats) -> Answer:
     """One page read whole as a run reads it (pacing, retries, the body checked to be a page); raises
     `UsercomHTTPError` (with the status code) or `UsercomResponseError` when the API will not give it."""
-    def checked(response: Answer) -> Answer:
-        decode_page(response, url)
-        return response
+    def checked(answer: Answer) -> Answer:
+        decode_page(answer.content, answer.headers.get("Content-Type", "no content type"), url, answer)
+        return answer
 
     return client.fetch(session, url, stats, checked)

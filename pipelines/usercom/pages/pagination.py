@@ -7,18 +7,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 from pipelines.usercom import settings
 from pipelines.usercom.errors import NotColumnar, Retryable, UsercomHTTPError, UsercomPaginationError, UsercomResponseError
 from pipelines.usercom.flatten.json_reader import PageReader
-from pipelines.usercom.flatten.page import Page
-from pipelines.usercom.http.client import ListingStats, TicketsClient
-from pipelines.usercom.http.page_head import RawPage, page_head, server_time
+from pipelines.usercom.http.client import TicketsClient
+from pipelines.usercom.http.page import Page, fetched_page
 from pipelines.usercom.http.read_ahead import read_ahead
 from pipelines.usercom.http.status_filter import StatusFilterCheck
 from pipelines.usercom.http.transport import Answer, Transport
 from pipelines.usercom.http.urls import redact_url
+from pipelines.usercom.listing_stats import ListingStats
 from pipelines.usercom.pages.bodies import parse_page
 
 log = logging.getLogger("usercom.client")
@@ -48,14 +47,12 @@ def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | 
     return read_ahead(pages, halt, client.read_aheads)
 
 
-def _read(reader: PageReader | None, url: str, number: int, whole: bool) -> Callable[[Answer], RawPage | Page]:
+def _read(reader: PageReader | None, url: str, number: int, whole: bool) -> Callable[[Answer], Page]:
     """How an answer is read: as far as `count` and `next` when they can be read alone (the tickets are left
     for a batch), else (or with `whole`) parsed at once, which is also where a body that is not a page is retried."""
-    def read(response: Answer) -> RawPage | Page:
-        head = None if whole or reader is None else page_head(response.content)
-        if head is not None:
-            return replace(head, url=url, number=number, response=response)
-        return parse_page(reader, response, url, number)
+    def read(answer: Answer) -> Page:
+        page = fetched_page(answer, url, number)
+        return page if page.head_read and not whole and reader is not None else parse_page(reader, page, answer)
 
     return read
 
@@ -68,7 +65,7 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
            halt: threading.Event, filter_check: StatusFilterCheck | None, arrived: Callable[[], None]) -> Iterator[Page]:
     seen: set[str] = set()
     url: str | None = client.first_url(status)
-    deferred: list[RawPage] = []  # read as far as `count` and `next`; their tickets are parsed together
+    deferred: list[Page] = []  # read as far as `count` and `next`; their tickets are parsed together
     deferred_bytes = 0
     deferred_since = 0.0  # when the batch's first page arrived
     with client.open_session() as session:
@@ -91,12 +88,12 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
                 return
             arrived_at = time.monotonic()
             if first and filter_check:
-                verdict = filter_check.first_page(status, fetched.statuses(), halt)
+                verdict = filter_check.first_page(status, _statuses(fetched), halt)
                 stats.unfiltered, stats.stopped = verdict == "unfiltered", verdict == "stop"
                 if stats.stopped:
                     return
             stats.pages += 1
-            parsed = isinstance(fetched, Page)
+            parsed = fetched.parsed
             empty = fetched.size == 0 if parsed else fetched.empty
             stats.empty_pages_in_a_row = 0 if not empty else stats.empty_pages_in_a_row + 1
             if fetched.next_url is not None and stats.empty_pages_in_a_row > settings.MAX_EMPTY_PAGES_IN_A_ROW:
@@ -107,12 +104,12 @@ def _pages(client: TicketsClient, reader: PageReader | None, status: str | None,
                 )
             if stats.api_count is None:
                 stats.api_count = fetched.count
-                stats.server_time = fetched.server_time if parsed else server_time(fetched.response)
+                stats.server_time = fetched.server_time
             stats.api_count_last = fetched.count
             if not parsed:
                 deferred_since = deferred_since if deferred else arrived_at
                 deferred.append(fetched)
-                deferred_bytes += len(fetched.response.content)
+                deferred_bytes += len(fetched.bodies[0])
             # the batch is parsed when full, at the end, or when it would be stale by the time the next page came
             stale = arrived_at - deferred_since + (arrived_at - asked_at) >= settings.PARSE_BATCH_SECONDS
             if deferred and (parsed or fetched.next_url is None or deferred_bytes >= settings.PARSE_BATCH_BYTES or stale):
@@ -144,7 +141,16 @@ def _end_on_404(url: str, stats: ListingStats) -> None:
     )
 
 
-def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transport, deferred: list[RawPage],
+def _statuses(page: Page) -> list:
+    """The `status` of each ticket of a parsed page (None where there is none)."""
+    if page.results is not None:
+        return [t.get("status") if isinstance(t, dict) else None for t in page.results]
+    if page.tickets.type.get_field_index("status") < 0:
+        return [None] * len(page.tickets)
+    return page.tickets.field("status").to_pylist()
+
+
+def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transport, deferred: list[Page],
                     stats: ListingStats, halt: threading.Event, arrived: Callable[[], None]) -> Iterator[Page]:
     """The deferred pages' tickets, parsed by the JSON reader in one call (it costs ~0.4 ms a call whatever
     the size); when it refuses them, page by page, and a page whose body is not JSON is fetched again.
@@ -153,22 +159,23 @@ def _parse_deferred(client: TicketsClient, reader: PageReader, session: Transpor
     deferred.clear()
     if not batch:
         return
-    bodies = [f.response.content for f in batch]
+    bodies = [f.bodies[0] for f in batch]
     try:
         tickets = reader.read_many(bodies, [f.next_url for f in batch])
     except NotColumnar as why:
         log.debug("pages %d-%d are parsed one by one: %s", batch[0].number, batch[-1].number, why)
     else:
-        times = [t for t in (server_time(f.response) for f in batch) if t is not None]
+        times = [f.server_time for f in batch if f.server_time is not None]
         stats.received += len(tickets)
         arrived()
-        yield Page(url=redact_url(batch[0].url), number=batch[0].number, results=None,
-                   count=batch[0].count, server_time=min(times, default=None), tickets=tickets, bodies=bodies,
-                   pages=len(batch), next_url=batch[-1].next_url)
+        first = batch[0]
+        yield Page(url=first.url, number=first.number, bodies=bodies, content_type=first.content_type,
+                   server_time=min(times, default=None), next_url=batch[-1].next_url, count=first.count,
+                   tickets=tickets)
         return
     for fetched in batch:
         try:
-            page = parse_page(reader, fetched.response, fetched.url, fetched.number)
+            page = parse_page(reader, fetched)
         except Retryable:  # cut short with an honest length, say: read it again, with the usual retries
             stats.retries += 1
             page = client.fetch(session, fetched.url, stats, _read(reader, fetched.url, fetched.number, whole=True), halt)

@@ -86,10 +86,11 @@ def status_resource(status: str, client: TicketsClient, run: RunContext, full_re
                 report.filter_ignored = run.filter_check.evidence
                 states = [dlt.current.resource_state(_resource_name(x)) for x in run.filter_check.statuses]
                 cursor = UpdatedSince.oldest(UpdatedSince.from_state(x, full_refresh) for x in states)
-            if listing.unfiltered and set(run.filter_check.statuses) != set(s.STATUSES):
-                page.keep_statuses(frozenset(run.filter_check.statuses))
+            # a listing of every ticket, in a run of some statuses, keeps only theirs
+            subset = listing.unfiltered and set(run.filter_check.statuses) != set(s.STATUSES)
             tracker.saw_server_time(page.server_time)
-            flat = flattener.flatten_page(page, listing=label, cursor=cursor, versions=versions)
+            flat = flattener.flatten_page(page, listing=label, cursor=cursor, versions=versions,
+                                          only=frozenset(run.filter_check.statuses) if subset else None)
             report.listed.add(flat.listed_ids)
             listing.kept += flat.kept
             listing.skipped_unchanged += flat.skipped_unchanged

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Protocol
 
-from pipelines.usercom.http.client import ListingStats
+from pipelines.usercom.listing_stats import ListingStats
 
 log = logging.getLogger("usercom.source")
 

@@ -6,8 +6,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipelines.usercom.http.client import ListingStats
 from pipelines.usercom.http.status_filter import Evidence
+from pipelines.usercom.listing_stats import ListingStats
 from pipelines.usercom.state.listed import ListedTickets
 
 if TYPE_CHECKING:
@@ -15,30 +15,10 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class ListingReport(ListingStats):
-    """What one status listing did in a run: its requests' figures (`ListingStats`, filled in by the listing's
-    pages as they are fetched) and what flattening made of its tickets."""
-
-    status: str
-    kept: int = 0
-    skipped_unchanged: int = 0
-    rejected: int = 0
-    pages_row_by_row: int = 0  # pages the columnar path handed to the row flattener (odd values, unknown lists)
-    finished: bool = False
-
-    @property
-    def count_mismatch(self) -> int | None:
-        """Tickets received minus the API's `count`, once the listing finished; None when unknown."""
-        if not self.finished or self.api_count is None:
-            return None
-        return self.received - self.api_count
-
-
-@dataclass
 class RunReport:
     """Per-status figures of one run, filled in while the source runs."""
 
-    listings: dict[str, ListingReport] = field(default_factory=dict)
+    listings: dict[str, ListingStats] = field(default_factory=dict)
     repeated: int = 0  # tickets read in two status lists (they moved while we paged)
     filter_ignored: Evidence | None = None  # the first page that showed the API ignoring the status filter
     throttles: int = 0  # answers that were the API throttling (429, or 401 once the key was accepted)
@@ -48,10 +28,10 @@ class RunReport:
     complete_run: int | None = None  # the run's number when it listed every status to its end (state/listed.py)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def listing(self, status: str) -> ListingReport:
-        """The report of one status listing, created on first use."""
+    def listing(self, status: str) -> ListingStats:
+        """The figures of one status listing, created on first use."""
         with self.lock:
-            return self.listings.setdefault(status, ListingReport(status))
+            return self.listings.setdefault(status, ListingStats(status))
 
     def requests_so_far(self) -> RequestFigures:
         """Pages, tickets received, retries and throttled answers up to now, finished or not (a failed run's too)."""
