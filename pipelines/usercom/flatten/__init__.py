@@ -9,7 +9,7 @@
 - the column types of fields the code does not know, kept across runs: `column_types.py`
 - names as dlt stores them (clashes are rejected): `names.py`
 - page bodies parsed into Arrow by pyarrow's JSON reader: `json_reader.py`
-- a page once parsed (one or a batch), as pages/ hands it over, and the JSON text parser: `page.py`
-- a page's tables, and items of thousands of rows for dlt: `tables.py`
+- the JSON text parser, and a `Page`'s tickets as parsed JSON for the row path: `json_text.py`
+- a page's tables (`FlatPage`, a page's second and last form), and items of thousands of rows for dlt: `tables.py`
 - Arrow arrays to and from NumPy without pandas: `numpy_arrays.py`
 """
