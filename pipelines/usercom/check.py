@@ -16,12 +16,12 @@ from pipelines.usercom import settings
 from pipelines.usercom.errors import NotCoercible, UsercomError, UsercomHTTPError
 from pipelines.usercom.flatten.coercion import to_timestamp
 from pipelines.usercom.http.client import TicketsClient
-from pipelines.usercom.http.page import Page, fetched_page
+from pipelines.usercom.http.page import Page
 from pipelines.usercom.http.status_filter import IGNORED_SHARE
 from pipelines.usercom.http.transport import Transport
 from pipelines.usercom.http.urls import redact_url
 from pipelines.usercom.listing_stats import ListingStats
-from pipelines.usercom.pages.bodies import get_page, parse_page
+from pipelines.usercom.pages.bodies import get_page
 
 _RATE_HEADER = re.compile(r"^(x-)?(rate-?limit|ratelimit)|^retry-after$", re.IGNORECASE)
 _TIMESTAMP_FORMS = (
@@ -115,15 +115,14 @@ def check_account(client: TicketsClient, statuses: Sequence[str]) -> CheckReport
 def _first_page(client: TicketsClient, session: Transport, status: str | None, stats: ListingStats,
                 headers: dict[str, str]) -> _Listing:
     url = client.first_url(status)
-    answer = _get(client, session, url, stats, headers)
-    return _Listing(status, parse_page(None, fetched_page(answer, url, 1), answer))
+    return _Listing(status, _get(client, session, url, stats, headers))
 
 
-def _get(client: TicketsClient, session: Transport, url: str, stats: ListingStats, headers: dict[str, str]):
-    answer = get_page(client, session, url, stats)
+def _get(client: TicketsClient, session: Transport, url: str, stats: ListingStats, headers: dict[str, str]) -> Page:
+    page, answer = get_page(client, session, url, stats)
     stats.pages += 1
     headers.update({k.lower(): v for k, v in answer.headers.items() if _RATE_HEADER.search(k)})
-    return answer
+    return page
 
 
 def _first_request_failed(report: CheckReport, error: UsercomError) -> None:
@@ -200,7 +199,7 @@ def _fits_one_page(listing: _Listing) -> bool:
 def _follow_once(report: CheckReport, client: TicketsClient, session: Transport, listing: _Listing,
                  stats: ListingStats, what: str) -> None:
     try:
-        answer = _get(client, session, listing.page.next_url, stats, {})
+        page = _get(client, session, listing.page.next_url, stats, {})
     except UsercomHTTPError as error:
         if error.status_code == 404 and _fits_one_page(listing):
             report.add("last page", f"{what} answers 404 although every ticket of `count` was received: a run "
@@ -208,7 +207,6 @@ def _follow_once(report: CheckReport, client: TicketsClient, session: Transport,
         else:
             report.fail("next links", f"{what} failed: {error}")
         return
-    page = parse_page(None, fetched_page(answer, listing.page.next_url, 2), answer)
     report.add("next links", f"{what}: {page.size} tickets, answered 200")
 
 
