@@ -75,29 +75,35 @@ class Terminated(KeyboardInterrupt):
     signum = signal.SIGTERM
 
 
+def interrupt_for(signum: int) -> KeyboardInterrupt:
+    """What stops the run for `signum`: `Terminated` for SIGTERM, KeyboardInterrupt for Ctrl-C."""
+    return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _quiet() -> None:
+    """What dlt's pools, its cancelled jobs and dbt's output readers say while they are abandoned is not printed
+    over the bars."""
+    threading.excepthook = lambda args: None
+    logging.getLogger("dlt").disabled = True
+
+
 def stop_on_signals() -> None:
     """From now on Ctrl-C (SIGINT) and SIGTERM stop the run at once: no request leaves after the signal (the
     listings' threads are abandoned with their request in flight: usercom/stopping.py), and `KeyboardInterrupt`
     (`Terminated` for SIGTERM) is raised in the main thread, so the run ends through its error path (its row in
     the run log says `interrupted`, the lock is released). A second signal ends the process at once, without a
     traceback. The command line's choice; a library user's own handlers are left alone. dlt keeps this as the
-    second signal's handler while it intercepts signals around its normalize and load steps (the first one stops
-    those steps at their next check)."""
-    from pipelines.usercom.stopping import stop_requests
-
-    received: list[int] = []
+    second signal's handler while it intercepts signals around its normalize and load steps; the first one there
+    is seen by the job, which cancels what dlt runs (pipelines/job/held_signals.py) and calls `stop_requests()`."""
+    from pipelines.usercom.stopping import on_stop, requests_stopped, stop_requests
 
     def stop(signum: int, frame: object) -> None:
-        if received:
-            os._exit(128 + signum)  # the second signal: nothing more to wait for
-        received.append(signum)
+        if requests_stopped():  # the second signal (the first may have been dlt's): nothing more to wait for
+            os._exit(128 + signum)
         stop_requests()
-        # what dlt's pools and dbt's output readers say while they are abandoned is not printed over the bars
-        threading.excepthook = lambda args: None
-        logging.getLogger("dlt").disabled = True
-        if signum == signal.SIGTERM:
-            raise Terminated("SIGTERM")
-        raise KeyboardInterrupt
+        raise interrupt_for(signum)
+
+    on_stop(_quiet)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines.error_text import interruption
 from pipelines.job.duckdb_session import database_held_open
 from pipelines.job.file_modes import restrict, warn_if_readable_by_others
-from pipelines.job.held_signals import signals_seen
+from pipelines.job.held_signals import statements_cancelled_on_signal
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, location, make_pipeline
 from pipelines.job.resume import finish_interrupted_run, remove_orphaned_extracts
 from pipelines.job.stored_state import StoredState
 from pipelines.job.summary import RunSummary
+from pipelines.run_setup import interrupt_for
 from pipelines.safety_copy import SafetyCopy, failed_in_step, failed_while_loading
 from pipelines.usercom import settings
 from pipelines.usercom.run.progress import ListingProgress
@@ -46,6 +48,8 @@ def extract_and_load(
     stored = StoredState(directory)  # a run refused before it extracts puts these back
     extracting = False
     safety = SafetyCopy(directory / DUCKDB_FILE) if destination in LOCAL_DESTINATIONS else None
+    # SIGINT/SIGTERM while dlt normalized or loaded: its statements were cancelled, the job stops (held_signals.py)
+    seen: list[int] = []
     try:
         pipeline = make_pipeline(directory, destination)
         restrict(directory)
@@ -54,14 +58,17 @@ def extract_and_load(
         if safety:
             safety.take()
         with database_held_open(directory / DUCKDB_FILE if safety else None):
-            resumed = finish_interrupted_run(pipeline)
+            with statements_cancelled_on_signal(seen):
+                resumed = finish_interrupted_run(pipeline)
             extracting = bool(resumed)
+            if seen:  # the packages of the run before are loaded; this one stops before it extracts
+                raise interrupt_for(seen[0])
             deletions = Deletions(max_unlisted_share)
             with destination_session(pipeline) as client:
                 before = count_tickets(client)
                 deletions.before_load(client)
             extracting = True
-            with signals_seen() as seen:  # one dlt forgot, having nothing left to start (held_signals.py)
+            with statements_cancelled_on_signal(seen):
                 info = pipeline.run(source, loader_file_format="parquet")
             info.raise_on_failed_jobs()
             with destination_session(pipeline) as client:
@@ -75,6 +82,8 @@ def extract_and_load(
             stored.put_back()
             if extracting:
                 remove_orphaned_extracts(pipeline, left_by_this_run=True)  # else left until the next run
+        if seen and interruption(error) is None:  # a cancelled statement's error: the run was stopped
+            raise interrupt_for(seen[0]) from error
         raise
     if safety:
         safety.discard()

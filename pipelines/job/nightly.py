@@ -8,7 +8,6 @@ interrupted run's packages, the data directory's lock.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from pipelines.job.publish import build_and_publish
 from pipelines.job.raw_parquet import publish_raw_parquet
 from pipelines.job.summary import JobResult
 from pipelines.run_log import RunLog, configured_api_key
-from pipelines.run_setup import Terminated, prepared_run, use_system_allocator
+from pipelines.run_setup import interrupt_for, prepared_run, use_system_allocator
 from pipelines.usercom.stopping import allow_requests, stop_requests
 
 
@@ -80,7 +79,7 @@ def run_job(
             summary.seconds = run_log.elapsed()
         events.loaded(summary)
         if summary.stopped_by is not None:  # it came while dlt loaded, and the load ended first: committed
-            raise Terminated("SIGTERM") if summary.stopped_by == signal.SIGTERM else KeyboardInterrupt
+            raise interrupt_for(summary.stopped_by)
         if not transform:
             return JobResult(summary)
         marts = build_and_publish(directory, destination, as_of, policy)

@@ -3,12 +3,15 @@
 `stop_requests()` is called from the signal handler of the command line (or by the job when an interrupt reaches
 it): every listing's halt event is set, so waits for a pacing slot, a back-off and the status-filter check end at
 once, the next request is not sent, and the read-ahead threads are abandoned with the request in flight (they are
-daemon threads: the process does not wait for them).
+daemon threads: the process does not wait for them). A signal that dlt takes while it normalizes or loads is
+seen by the job, which calls it too (pipelines/job/held_signals.py); `on_stop` adds what else the process does
+then (the command line: nothing more of dlt's or of abandoned threads printed).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from pipelines.usercom.errors import UsercomError
 
@@ -16,6 +19,7 @@ _STOPPED = threading.Event()
 # the halt events of this run's listings: a list, appended to and copied without a lock (the signal handler runs
 # in the main thread, which may be appending), emptied when the next run starts
 _HALTS: list[threading.Event] = []
+_ON_STOP: list[Callable[[], object]] = []  # for the whole process: not emptied by `allow_requests()`
 
 
 class RequestsStopped(UsercomError):
@@ -27,6 +31,14 @@ def stop_requests() -> None:
     _STOPPED.set()
     for halt in list(_HALTS):
         halt.set()
+    for callback in list(_ON_STOP):
+        callback()
+
+
+def on_stop(callback: Callable[[], object]) -> None:
+    """`callback` is called by every `stop_requests()` from now on (in a signal handler or the job's signal
+    thread: it must be quick and safe there)."""
+    _ON_STOP.append(callback)
 
 
 def allow_requests() -> None:
