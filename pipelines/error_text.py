@@ -77,16 +77,20 @@ _FILE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACC
 
 def unknown_destination(name: str) -> UnknownDestination:
     """The error for a destination name dlt does not know: the local ones, dlt's, and those the marts build on."""
+    return UnknownDestination(f"unknown destination {name!r}: choose one of {known_destinations(name, 'pass it as --destination')}")
+
+
+def known_destinations(name: str, how: str) -> str:
+    """The destinations there are, then in brackets `how` to give one, those the SLA marts build on, and what makes
+    `name` a named destination: the fix for an unknown destination name."""
     import dlt.destinations
 
     from pipelines.job.pipeline import LOCAL_DESTINATIONS
     from transforms.warehouse import SUPPORTED
 
     known = [*LOCAL_DESTINATIONS, *(x for x in dlt.destinations.__all__ if x not in LOCAL_DESTINATIONS + ("destination",))]
-    return UnknownDestination(
-        f"unknown destination {name!r}: choose one of {', '.join(known)} (pass it as --destination; the SLA marts "
-        f"build on {', '.join(SUPPORTED)}; a named destination needs DESTINATION__{name.upper()}__DESTINATION_TYPE)"
-    )
+    return (f"{', '.join(known)} ({how}; the SLA marts build on {', '.join(SUPPORTED)}; a named destination needs "
+            f"DESTINATION__{name.upper()}__DESTINATION_TYPE)")
 
 
 # what a destination's connection string looks like, for the fix of missing credentials

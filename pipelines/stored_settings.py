@@ -37,6 +37,8 @@ def chosen_destination(directory: Path, flag: str | None) -> str:
     A flag or a setting that disagrees with the destination the directory was last loaded into is used, with a
     warning naming both (the marts and the run log of the other one are not where this command looks)."""
     setting = _text_setting(DESTINATION_SETTING, "USERCOM__DESTINATION", 'e.g. "postgres" or "duckdb"')
+    if setting is not None and not flag:  # a flag wins over the setting, as --policy does
+        _check_destination_setting(setting)
     last = last_loaded_destination(directory)
     chosen = flag or setting or last or DEFAULT_DESTINATION
     if last is not None and _kind(chosen) != _kind(last):
@@ -62,13 +64,44 @@ def chosen_policy(flag: str | None) -> Path | None:
 
 
 def last_loaded_destination(directory: Path) -> str | None:
-    """The destination `directory`'s pipeline was last loaded into, as its state there says (`duckdb` for the
-    local ones); None before the first load. Reads the state through dlt without changing it."""
+    """The destination `directory`'s pipeline was last loaded into, as its state there says (`duckdb` or `parquet`
+    for the local ones, pipeline.local_destination's name); None before the first load. Reads the state through dlt
+    without changing it."""
     if not (directory / ".dlt" / PIPELINE_NAME / "state.json").is_file():
         return None  # dlt.attach would create the pipeline's folders to say so
     state = dlt.attach(PIPELINE_NAME, pipelines_dir=str(directory / ".dlt")).state
     destination = state.get("destination_name") or (state.get("destination_type") or "").rsplit(".", 1)[-1]
     return destination or None
+
+
+def _check_destination_setting(setting: str) -> None:
+    """Refuses a `usercom.destination` that names no destination dlt knows, saying where it was set and which work."""
+    from pipelines.error_text import known_destinations
+    from pipelines.job.preflight import destination_type
+    from pipelines.run_errors import UnknownDestination
+
+    try:
+        destination_type(setting)
+    except UnknownDestination:
+        where = _where_set(DESTINATION_SETTING)
+        how = "set it there, or remove it for the destination last loaded, else duckdb"
+        raise SettingError(f"{DESTINATION_SETTING} = {setting!r}, set in {where}: no such destination; choose one of "
+                           f"{known_destinations(setting, how)}") from None
+
+
+def _where_set(key: str) -> str:
+    """Where dlt's config resolution found `key`: the environment variable or the files (of the first provider that
+    holds it, in the order `dlt.config` looks them up)."""
+    *sections, name = key.split(".")
+    for provider in dlt.config.config_providers:
+        value, found_as = provider.get_value(name, str, None, *sections)
+        if value is None:
+            continue
+        files = getattr(provider, "present_locations", None)
+        if files:
+            return f"[{'.'.join(sections)}] {name} of {' or '.join(str(Path(f).resolve()) for f in files)}"
+        return f"the environment ({found_as})" if provider.name == "Environment Variables" else provider.name
+    return "the dlt config"
 
 
 def _kind(destination: str) -> str:

@@ -145,6 +145,11 @@ MISTAKES = {
         ["run", "--data-dir", "{fresh}/data", "--destination", "duckbd"], ExitCode.USAGE,
         ["unknown destination 'duckbd'", "duckdb, parquet, postgres", "bigquery", "--destination"],
         absent=["was first attempted"]),
+    "USERCOM__DESTINATION=duckbd": Mistake(
+        ["report", "--data-dir", "{fresh}/data"], ExitCode.CONFIGURATION,
+        ["usercom.destination = 'duckbd', set in the environment (USERCOM__DESTINATION): no such destination",
+         "duckdb, parquet, postgres", "bigquery", "or remove it"],
+        env=lambda place: {"USERCOM__DESTINATION": "duckbd"}, absent=["--destination"]),
     "run --destination postgres without credentials": Mistake(
         ["run", "--data-dir", "{fresh}/data", "--destination", "postgres"], ExitCode.CONFIGURATION,
         ["DESTINATION__POSTGRES__CREDENTIALS", '[destination.postgres] credentials = "postgresql://', ".dlt/secrets.toml"],

@@ -70,6 +70,27 @@ def test_destination_and_policy_set_in_the_environment_hold_for_run_and_report(s
     assert report.returncode == 0 and urgent_target(report.stdout) == "5"
 
 
+def test_a_directory_loaded_as_parquet_stays_parquet_for_the_next_run_report_transform_and_export(sandbox, tmp_path):
+    server = sandbox(tickets=100)
+    env = source_env(server)
+    data = tmp_path / "data"
+    first = cli("run", "--data-dir", str(data), "--destination", "parquet", "--as-of", AS_OF, "--no-transform", env=env)
+    assert first.returncode == 0, first.stderr
+    assert last_loaded_destination(data) == "parquet"
+    snapshot = data / "parquet" / "usercom" / "tickets.parquet"
+    snapshot.unlink()
+
+    again = cli("run", "--data-dir", str(data), "--as-of", AS_OF, env=env)  # no --destination: parquet, remembered
+    assert again.returncode == 0, again.stderr
+    assert snapshot.is_file() and f"parquet: {data / 'parquet' / 'usercom'}" in again.stdout
+    assert "WARNING" not in again.stderr
+    for command in (["transform", "--as-of", AS_OF], ["report"], ["export", "--out", str(tmp_path / "marts")]):
+        done = cli(command[0], "--data-dir", str(data), *command[1:], env=env)
+        assert done.returncode == 0 and "WARNING" not in done.stderr, (command, done.stderr)
+    assert (tmp_path / "marts" / "fct_tickets.parquet").is_file()
+    assert last_loaded_destination(data) == "parquet"
+
+
 def test_a_directory_loaded_into_postgres_is_reported_and_transformed_there_without_the_flag(
         postgres, sandbox, tmp_path):
     server = sandbox(tickets=150)
@@ -107,6 +128,14 @@ def test_settings_that_cannot_be_used_are_refused_with_exit_code_4_naming_them(t
     assert "usercom.policy = 'missing.toml': no such file" in missing.stderr and "USERCOM__POLICY" in missing.stderr
     flagged = cli("transform", "--data-dir", str(tmp_path / "data"), "--policy", str(DEFAULT_POLICY_PATH), cwd=tmp_path)
     assert "usercom.policy" not in flagged.stderr and "no data in" in flagged.stderr  # the flag wins over the setting
+
+    config.write_text('[usercom]\ndestination = "duckbd"\n')
+    unknown = cli("report", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
+    assert unknown.returncode == 4, unknown.stderr
+    assert f"usercom.destination = 'duckbd', set in [usercom] destination of {config.resolve()}: no such destination" in unknown.stderr
+    assert "choose one of duckdb, parquet, postgres" in unknown.stderr and len(unknown.stderr.splitlines()) == 1
+    flagged = cli("report", "--data-dir", str(tmp_path / "data"), "--destination", "duckdb", cwd=tmp_path)
+    assert "usercom.destination" not in flagged.stderr and "no data in" in flagged.stderr  # the flag wins
 
     config.write_text("[usercom]\ndestination = 5\n")
     wrong = cli("report", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)

@@ -92,6 +92,6 @@ def _start_run_log(directory: Path, destination: str, statuses: Sequence[str] | 
     """The run's row in `runs`, on the destination and dataset the tickets load into."""
     from pipelines.usercom.source_config import configured_statuses
 
-    target = local_destination(directory) if destination in LOCAL_DESTINATIONS else destination
+    target = local_destination(directory, destination) if destination in LOCAL_DESTINATIONS else destination
     asked = statuses or (source_overrides or {}).get("statuses") or configured_statuses()
     return RunLog(target, destination, DATASET_NAME, list(asked), secrets=[configured_api_key(source_overrides)])

@@ -10,9 +10,11 @@ fixed `DEFAULT_NOW`, so a seed always yields byte-identical tickets.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import random
 from collections.abc import Iterator
+from itertools import accumulate
 from datetime import UTC, datetime, timedelta
 from math import exp
 from math import log as _log
@@ -32,7 +34,7 @@ __all__ = [
 #: The clock generated data is relative to, unless the caller passes `now`.
 DEFAULT_NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
-#: Statuses the API knows (generated mix: active 25%, closed 50%, archived 17%, draft 8%).
+#: Statuses the API knows (generated mix at `now`: about 4% active, 2% draft, 52% closed, 42% archived).
 STATUSES = ("active", "closed", "archived", "draft")
 
 _AGENT_NAMES = (
@@ -109,31 +111,54 @@ _N_COMPANIES = 50
 _N_LONG_TEXTS = 64
 
 
-# The generated history's shape (the status mix above is the listing's: a third of the tickets open). In a steady
-# state the open third cannot be recent tickets only (Little's law: 1,650 open of 5,000 over 180 days is 60 days
-# of arrivals), so: a ticket is open while it flows (closed after ~1.5 days, the status history's gaps), or it is
-# parked (waiting on the customer, a feature request), and the older a ticket the likelier it was parked. No
-# ticket younger than _PARKED_FROM is parked, so the backlog stays level over the last months instead of rising.
+# The generated history's shape: a helpdesk in steady state over the _WINDOW_DAYS before `now`. Tickets arrive at a
+# level rate (a weekday and hour-of-day profile, each week's volume within a few percent of the others); each one's
+# life is drawn from its priority: time on the clock (active) to its first close, lognormal, urgent fastest; some
+# wait on the customer or are put on hold in draft (the clock stops) on the way; a few are reopened; closed ones
+# are archived later. A ticket is open (active or draft) at `now` when its life has not ended by then, so the open
+# share follows Little's law: arrivals x mean open time (~12 days) of the 180 days, about 6%. The backlog is carried
+# in: tickets created in the _LEAD_IN_DAYS before the window that are still open on its first day are listed too
+# (those closed before it are not), so the backlog is level from the window's first day instead of building up.
 _WINDOW_DAYS = 180
-_FLOW_DAYS = 1.5  # mean time a flowing ticket stays open
-_PARKED_FROM = 28 * _DAY
-_OPEN_SHARE = 0.33  # active 25% + draft 8%
-_ACTIVE_OF_OPEN, _CLOSED_OF_DONE = 0.25 / 0.33, 0.50 / 0.67
-# the parked share rises linearly from 0 at _PARKED_FROM to its top at the window's start, its top chosen so that
-# the open share over the window is _OPEN_SHARE
-_PARKED_TOP = 2 * (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) * _DAY / (_WINDOW_DAYS * _DAY - _PARKED_FROM)
-_PARKED_AFTER = 14 * _DAY  # an open ticket older than this is a parked one
-# parked tickets seldom carry a due date, the flowing ones mostly do: 70% of all tickets have one
-_DUE_SHARE_PARKED = 0.25
-_DUE_SHARE_FLOWING = (0.70 - _DUE_SHARE_PARKED * (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) / _WINDOW_DAYS) / (
-    1 - (_OPEN_SHARE * _WINDOW_DAYS - _FLOW_DAYS) / _WINDOW_DAYS)
+_LEAD_IN_DAYS = 112
+_WEEKDAY_WEIGHTS = (1.2, 1.15, 1.1, 1.05, 0.95, 0.35, 0.3)  # Monday first
+_HOUR_WEIGHTS = (0.15, 0.1, 0.1, 0.1, 0.15, 0.25, 0.45, 0.8, 1.2, 1.5, 1.6, 1.55,  # UTC hours 0-11
+                 1.4, 1.5, 1.55, 1.45, 1.3, 1.05, 0.8, 0.6, 0.45, 0.35, 0.25, 0.2)
+_WEEKLY_NOISE = 0.04  # sigma of a week's volume factor (lognormal)
+# Time on the clock to the first close by priority order (None: no priority), lognormal: (median hours, sigma).
+# Against the packaged targets (4, 24, 72, 168 h) about 90% close in time, since a wait or a hold stops the clock.
+_HANDLING = {1: (1.2, 0.9), 2: (6.0, 1.0), 3: (18.0, 1.1), 4: (40.0, 1.2), None: (18.0, 1.1)}
+_DRAFTED_FIRST, _DRAFTED = 0.08, (2.0, 1.0)  # created as a draft, made active after (median hours, sigma)
+# The shares of tickets that, half-way through the handling, wait on the customer (median 5 days) or are put on
+# hold (a feature request, a long investigation: median 5 weeks) in draft, by priority order: urgent ones seldom.
+_WAITS = {1: 0.12, 2: 0.25, 3: 0.35, 4: 0.35, None: 0.35}
+_HOLDS = {1: 0.03, 2: 0.08, 3: 0.18, 4: 0.25, None: 0.18}
+_WAIT, _HOLD = (120.0, 0.9), (840.0, 0.6)  # (median hours, sigma)
+_CLOSED_BY_ARCHIVING = 0.08  # closed straight into archived (spam, duplicates)
+_REOPENS, _REOPENED_AFTER = 0.07, (48.0, 1.0)  # reopened this long after closing, then handled again (half as long)
+_ARCHIVES, _ARCHIVED_AFTER = 0.40, (480.0, 0.6)  # a closed ticket archived this long after (~3 weeks)
+# due dates at midnight, days after the day the handling (re)started by priority order (a wait or a hold moves the
+# due date half of the time); the tickets put on hold seldom carry one
+_DUE_DAYS = {1: (1, 2), 2: (1, 4), 3: (2, 7), 4: (5, 15), None: (2, 7)}
+_DUE_SHARE, _DUE_SHARE_ON_HOLD, _DUE_MOVED = 0.80, 0.20, 0.5
 
 
-def _open_share(age: int) -> float:
-    """The chance that a ticket created `age` microseconds ago is open now: still flowing, or parked."""
-    flowing = exp(-age / (_FLOW_DAYS * _DAY))
-    parked = _PARKED_TOP * (age - _PARKED_FROM) / (_WINDOW_DAYS * _DAY - _PARKED_FROM) if age > _PARKED_FROM else 0.0
-    return flowing + parked
+_OPEN_STATUSES = ("active", "draft")
+
+
+def _arrival_weights(rng: random.Random, start_us: int, days: int) -> list[float]:
+    """The cumulative arrival weight of each hour of `days` days from `start_us`: the weekday and hour-of-day profile
+    times the week's volume factor (lognormal, drawn from `rng`); an arrival picks its hour by bisection."""
+    first_hour = start_us // _HOUR
+    weeks = {}
+    weights = []
+    for hour in range(first_hour, first_hour + days * 24):
+        day = hour // 24
+        week = (day + 3) // 7  # Monday-based weeks (1970-01-01 was a Thursday)
+        if week not in weeks:
+            weeks[week] = exp(rng.gauss(0.0, _WEEKLY_NOISE))
+        weights.append(_WEEKDAY_WEIGHTS[(day + 3) % 7] * _HOUR_WEIGHTS[hour % 24] * weeks[week])
+    return list(accumulate(weights))
 
 
 _DAY_PREFIX: dict[int, str] = {}
@@ -196,22 +221,6 @@ def _long_texts(rng: random.Random) -> list[str]:
     return texts
 
 
-def _status_path(rng: random.Random, status: str) -> tuple[str, ...]:
-    """A plausible sequence of statuses a ticket went through to end in `status`."""
-    roll = rng.random()
-    if status == "draft":
-        return ("draft",)
-    if status == "active":
-        if roll < 0.6:
-            return ("active",)
-        return ("draft", "active") if roll < 0.85 else ("active", "closed", "active")
-    if status == "closed":
-        if roll < 0.7:
-            return ("active", "closed")
-        return ("draft", "active", "closed") if roll < 0.85 else ("active", "closed", "active", "closed")
-    return ("active", "closed", "archived") if roll < 0.8 else ("active", "archived")
-
-
 def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Iterator[dict]:
     """Yield `count` tickets with ids 1..count, deterministic for a `seed` and `now`.
 
@@ -222,10 +231,13 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
     rng = random.Random(seed)
     now_us = _to_us(now if now is not None else DEFAULT_NOW)
     persons, companies, long_texts = _persons(rng), _companies(rng), _long_texts(rng)
-    window = _WINDOW_DAYS * _DAY
+    window_start = now_us - _WINDOW_DAYS * _DAY
+    span_start = window_start - _LEAD_IN_DAYS * _DAY
+    arrivals = _arrival_weights(rng, span_start, _LEAD_IN_DAYS + _WINDOW_DAYS)
+    arrivals_total = arrivals[-1]
     attachment_id = 0
-    random_ = rng.random
-    history_gap, update_gap = 1.5 * _DAY, 6 * _HOUR
+    random_, gauss = rng.random, rng.gauss
+    update_gap = 10 * 60 * _SECOND  # updated_at: the last change, then a later edit or none (mean 10 minutes)
     # Every (body template, subject) description, formatted once.
     short_bodies = {
         (body, subject): body.format(subject=subject, subject_lc=subject.lower())
@@ -251,25 +263,65 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
                 chosen.append(item)
         return chosen
 
-    for ticket_id in range(1, count + 1):
-        # A helpdesk in steady state: tickets arrive at an even rate over the window; whether one is still open
-        # depends on its age (_open_share), so the backlog and the weekly counts stay level in the last months.
-        age = between(0, window)
-        created = now_us - age
-        if random_() < _open_share(age):
-            status = "active" if random_() < _ACTIVE_OF_OPEN else "draft"
-        else:
-            status = "closed" if random_() < _CLOSED_OF_DONE else "archived"
-        parked = status in ("active", "draft") and age > _PARKED_AFTER
+    def lasting(median_sigma):
+        """A lognormal duration in microseconds (at least 1), from its (median hours, sigma)."""
+        median, sigma = median_sigma
+        return max(1, int(median * exp(sigma * gauss(0.0, 1.0)) * _HOUR))
 
-        # Status history: first entry at created_at, then gaps (mean ~1.5 days), never past now.
-        # (-log(1 - U) * mean is what rng.expovariate(1 / mean) computes, inlined.)
-        path = _status_path(rng, status)
-        created_at = iso(created)
-        moment, stamps = created, [created_at]
-        for _ in path[1:]:
-            moment += min(int(-_log(1.0 - random_()) * history_gap), (now_us - moment) // 2)
-            stamps.append(iso(moment))
+    def life(created, order):
+        """The ticket's status changes as [(moment, status)], the first at `created`, whether it was put on hold,
+        and when its handling (re)started; its whole life, also past now (iter_tickets keeps what happened by then)."""
+        moment, events, on_hold = created, [], False
+        if random_() < _DRAFTED_FIRST:
+            events.append((moment, "draft"))
+            moment += lasting(_DRAFTED)
+        events.append((moment, "active"))
+        handling = lasting(_HANDLING[order])
+        roll = random_()
+        if roll < _WAITS[order] + _HOLDS[order]:  # the clock stops half-way through the handling
+            on_hold = roll >= _WAITS[order]
+            part = int(handling * random_())
+            events.append((moment + part, "draft"))
+            moment += part + lasting(_HOLD if on_hold else _WAIT)
+            events.append((moment, "active"))
+            handling -= part
+        resumed = moment
+        moment += handling
+        events.append((moment, "archived" if random_() < _CLOSED_BY_ARCHIVING else "closed"))
+        if random_() < _REOPENS:
+            moment += lasting(_REOPENED_AFTER)
+            events.append((moment, "active"))
+            moment += lasting(_HANDLING[order]) // 2 + 1
+            events.append((moment, "closed"))
+        if events[-1][1] == "closed" and random_() < _ARCHIVES:
+            events.append((moment + lasting(_ARCHIVED_AFTER), "archived"))
+        return events, on_hold, resumed
+
+    def status_at(events, moment):
+        """The status the ticket was in at `moment` (its events up to it)."""
+        status = events[0][1]
+        for at, entered in events:
+            if at > moment:
+                break
+            status = entered
+        return status
+
+    for ticket_id in range(1, count + 1):
+        # Arrivals over the lead-in and the window at one level rate; one created in the lead-in is kept only when it
+        # is still open on the window's first day (the backlog carried in), else drawn again.
+        while True:
+            hour = bisect.bisect(arrivals, random_() * arrivals_total)
+            created = span_start + hour * _HOUR + int(random_() * _HOUR)
+            priority = None if random_() < 0.05 else pick(PRIORITIES)
+            events, on_hold, resumed = life(created, priority["order"] if priority else None)
+            if created >= window_start or status_at(events, window_start) in _OPEN_STATUSES:
+                break
+
+        # Status history: what happened up to now, the first entry at created_at.
+        path = [status for at, status in events if at <= now_us]
+        stamps = [iso(at) for at, _ in events[:len(path)]]
+        status, moment = path[-1], events[len(path) - 1][0]
+        created_at = stamps[0]
         updated = moment + min(int(-_log(1.0 - random_()) * update_gap) + 1, now_us - moment)
 
         subject = pick(_SUBJECTS)
@@ -281,13 +333,15 @@ def iter_tickets(count: int, seed: int = 42, now: datetime | None = None) -> Ite
             name = subject
 
         due_date = None
-        if random_() < (_DUE_SHARE_PARKED if parked else _DUE_SHARE_FLOWING):
-            due_date = _iso_midnight((created // _DAY + between(1, 15)) * _DAY)
+        if random_() < (_DUE_SHARE_ON_HOLD if on_hold else _DUE_SHARE):
+            low, high = _DUE_DAYS[priority["order"] if priority else None]
+            since = resumed if random_() < _DUE_MOVED else created
+            due_date = _iso_midnight((since // _DAY + between(low, high + 1)) * _DAY)
 
         assigned = None if random_() < 0.08 else dict(pick(AGENTS))
         person = None if random_() < 0.10 else dict(pick(persons))
         company = None if random_() < 0.30 else dict(pick(companies))
-        priority = None if random_() < 0.05 else dict(pick(PRIORITIES))
+        priority = dict(priority) if priority else None
 
         n_participants = 0 if random_() < 0.55 else between(1, 4)
         participants = [dict(p) for p in distinct(persons, n_participants)] if n_participants else []
