@@ -22,8 +22,8 @@ from tests.postgres_server import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# Retrying fast keeps fault tests short; the bounds themselves are what the tests pin.
 NIGHTLY_TICKETS = 600  # the sandbox's tickets in `nightly`
+# Retrying fast keeps fault tests short; the bounds themselves are what the tests pin.
 FAST_RETRY = {"backoff_base_seconds": 0.01, "max_total_wait_seconds": 20.0, "max_attempts": 6}
 
 
@@ -113,7 +113,8 @@ def schedules_on_duckdb(tmp_path_factory) -> Callable[[str], list[dict]]:
 
 @pytest.fixture(scope="session")
 def schedules_on_postgres(postgres, tmp_path_factory) -> Callable[[str], list[dict]]:
-    """The same built once on the suite's PostgreSQL (one build of ~15 s for both files' checks)."""
+    """The same built once on the suite's PostgreSQL, in database `schedules`: one build for the checks of both
+    files (they made three: the Polish and the Californian calendar, the schedules)."""
     from tests.test_schedules import built_on_postgres
 
     return built_on_postgres(postgres, tmp_path_factory.mktemp("schedules_postgres"))
