@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
@@ -20,6 +22,7 @@ from tests.postgres_server import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+NIGHTLY_TICKETS = 600  # the sandbox's tickets in `nightly`
 # Retrying fast keeps fault tests short; the bounds themselves are what the tests pin.
 FAST_RETRY = {"backoff_base_seconds": 0.01, "max_total_wait_seconds": 20.0, "max_attempts": 6}
 
@@ -64,23 +67,57 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+class Nightly(NamedTuple):
+    """The shared data directory of three nights and what the last night's `demo` printed."""
+
+    data: Path
+    demo: subprocess.CompletedProcess
+
+
 @pytest.fixture(scope="session")
-def nightly_data(tmp_path_factory) -> Path:
+def nightly(tmp_path_factory) -> Nightly:
     """A data directory as three nights leave it, made by the real command line: a run without an API key
     (failed), a run that loaded the sandbox's 600 tickets without building, and `demo`'s run that loaded them
-    again and built and published the marts as of the sandbox's now. Shared: read it, never change it."""
+    again and built and published the marts as of the sandbox's now; and the demo's output. Shared: read it,
+    never change it (copy it with `shutil.copytree(..., symlinks=True)` to change it)."""
     from tests.test_http_contract import cli
 
     directory = tmp_path_factory.mktemp("nightly") / "data"
     failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
     assert failed.returncode == 4 and "Missing configuration api_key" in failed.stderr
-    with SandboxServer(SandboxOptions(tickets=600)) as server:
+    with SandboxServer(SandboxOptions(tickets=NIGHTLY_TICKETS)) as server:
         loaded = cli("run", "--no-transform", "--data-dir", str(directory),
                      env={"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
     assert loaded.returncode == 0, loaded.stderr
-    result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
+    result = cli("demo", "--tickets", str(NIGHTLY_TICKETS), "--data-dir", str(directory))
     assert result.returncode == 0, result.stderr
-    return directory
+    assert f"BI snapshot of the marts: {directory / 'analytics.duckdb'}" in result.stdout
+    return Nightly(directory, result)
+
+
+@pytest.fixture(scope="session")
+def nightly_data(nightly) -> Path:
+    """The data directory of `nightly`. Shared: read it, never change it."""
+    return nightly.data
+
+
+@pytest.fixture(scope="session")
+def schedules_on_duckdb(tmp_path_factory) -> Callable[[str], list[dict]]:
+    """tests/test_schedules.py's hand-made tickets and policy (the Polish calendar of tests/test_calendars.py the
+    default schedule, California's and around the clock named) built once on DuckDB, for the checks of both files:
+    ``query(sql) -> [row dicts]``. Shared: read it, never change it."""
+    from tests.test_schedules import built_on_duckdb
+
+    return built_on_duckdb(tmp_path_factory.mktemp("schedules_duckdb"))
+
+
+@pytest.fixture(scope="session")
+def schedules_on_postgres(postgres, tmp_path_factory) -> Callable[[str], list[dict]]:
+    """The same built once on the suite's PostgreSQL, in database `schedules`: one build for the checks of both
+    files (they made three: the Polish and the Californian calendar, the schedules)."""
+    from tests.test_schedules import built_on_postgres
+
+    return built_on_postgres(postgres, tmp_path_factory.mktemp("schedules_postgres"))
 
 
 def run(server: SandboxServer, directory: Path, **kwargs) -> RunSummary:

@@ -87,8 +87,8 @@ CA_EXPECTED = {
 }
 
 
-def check_calendar_marts(query, expected: dict, windows: dict) -> None:
-    """The hand-worked business hours, breaches and windows of a country calendar, through ``query``."""
+def check_calendar_marts(query, expected: dict, windows: dict, schedule: str = "default") -> None:
+    """The hand-worked business hours, breaches and windows of a country calendar (``schedule``'s), through ``query``."""
     tickets = {r["ticket_id"]: r for r in query("select * from analytics.fct_tickets")}
     for ticket_id, (hours, business_hours, breach_at) in expected.items():
         t = tickets[ticket_id]
@@ -96,7 +96,8 @@ def check_calendar_marts(query, expected: dict, windows: dict) -> None:
         assert got == (hours, business_hours, utc(breach_at)), ticket_id
         assert t["is_sla_breached"] is False, ticket_id
     got_windows = {r["local_date"].isoformat(): (r["opens_at"], r["closes_at"])
-                   for r in query("select * from analytics_internal.int_business_windows")}
+                   for r in query("select * from analytics_internal.int_business_windows "
+                                  f"where schedule_name = '{schedule}'")}
     for day, window in windows.items():
         assert got_windows[day] == (tuple(utc(x) for x in window) if window else (None, None)), day
 
@@ -109,21 +110,19 @@ def built_with(tmp_path, tickets, policy):
     return lambda sql: rows(db, sql)
 
 
-def test_polish_holidays_with_additions_and_removals_give_no_business_hours(tmp_path):
-    check_calendar_marts(built_with(tmp_path, PL_TICKETS, PL_POLICY), PL_EXPECTED, PL_WINDOWS)
+def test_polish_holidays_with_additions_and_removals_give_no_business_hours(schedules_on_duckdb):
+    # the Polish calendar is the default schedule of tests/test_schedules.py's policy, its tickets on it
+    check_calendar_marts(schedules_on_duckdb, PL_EXPECTED, PL_WINDOWS)
 
 
 def test_a_californian_state_holiday_closes_the_californian_schedule(tmp_path):
     check_calendar_marts(built_with(tmp_path, CA_TICKETS, CA_POLICY), CA_EXPECTED, {"2024-04-01": None})
 
 
-def test_holidays_on_postgres_equal_the_hand_worked_values(postgres, tmp_path):
-    from tests.test_postgres import build_hand_made
-
-    check_calendar_marts(build_hand_made(postgres, tmp_path, "pl_holidays", PL_TICKETS, PL_POLICY), PL_EXPECTED, PL_WINDOWS)
-    (tmp_path / "ca").mkdir()
-    check_calendar_marts(build_hand_made(postgres, tmp_path / "ca", "ca_holidays", CA_TICKETS, CA_POLICY),
-                         CA_EXPECTED, {"2024-04-01": None})
+def test_holidays_on_postgres_equal_the_hand_worked_values(schedules_on_postgres):
+    # one build of tests/test_schedules.py's policy: the Polish calendar the default, California's a named schedule
+    check_calendar_marts(schedules_on_postgres, PL_EXPECTED, PL_WINDOWS)
+    check_calendar_marts(schedules_on_postgres, CA_EXPECTED, {"2024-04-01": None}, schedule="california")
 
 
 def test_the_calendar_is_expanded_for_every_year_from_the_first_ticket_through_as_ofs_next(tmp_path):

@@ -78,7 +78,7 @@ def test_wrong_api_key_fails_fast_with_one_line_and_never_prints_the_key(sandbox
 
 def test_configuration_from_environment_variables_runs_the_pipeline(sandbox, tmp_path):
     server = sandbox(tickets=120)
-    result = cli("run", "--data-dir", str(tmp_path / "data"), "--statuses", "active,closed", env={
+    result = cli("run", "--no-transform", "--data-dir", str(tmp_path / "data"), "--statuses", "active,closed", env={
         "SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
     assert result.returncode == 0, result.stderr
     opened = sum(t["status"] in ("active", "closed") for t in server.tickets())
@@ -91,7 +91,7 @@ def test_configuration_from_dlt_toml_files_runs_the_pipeline(sandbox, tmp_path):
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "secrets.toml").write_text(f'[sources.usercom]\napi_key = "{SANDBOX_API_KEY}"\n')
     (tmp_path / ".dlt" / "config.toml").write_text(f'[sources.usercom]\nbase_url = "{server.base_url}"\n')
-    result = cli("run", env={"USERCOM_DATA_DIR": str(tmp_path / "out")}, cwd=tmp_path)
+    result = cli("run", "--no-transform", env={"USERCOM_DATA_DIR": str(tmp_path / "out")}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert query(tmp_path / "out", "SELECT count(*) FROM usercom.tickets") == [(60,)]
 

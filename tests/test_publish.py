@@ -27,20 +27,12 @@ from transforms.catalog import load_mart_docs
 MARTS = sorted(load_mart_docs())
 
 
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory) -> Path:
-    """A data directory after `demo`: loaded, built as of 2024-06-01 and published once."""
-    directory = tmp_path_factory.mktemp("publish") / "data"
-    result = cli("demo", "--tickets", "300", "--data-dir", str(directory))
-    assert result.returncode == 0, result.stderr
-    return directory
-
-
 @pytest.fixture
-def data(demo_data, tmp_path) -> Path:
-    """A copy of the demo's data directory (links kept as links) that a test may rebuild and break."""
+def data(nightly_data, tmp_path) -> Path:
+    """A copy of a data directory after `demo` (tests/conftest.py: loaded, built as of 2024-06-01 and published
+    once), links kept as links, that a test may rebuild and break."""
     copy = tmp_path / "data"
-    shutil.copytree(demo_data, copy, symlinks=True)
+    shutil.copytree(nightly_data, copy, symlinks=True)
     return copy
 
 

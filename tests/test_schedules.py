@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_calendars import PL_EXPECTED, PL_POLICY, PL_TICKETS, check_calendar_marts
+from tests.test_calendars import CA_TICKETS, PL_EXPECTED, PL_POLICY, PL_TICKETS, check_calendar_marts
 from tests.test_transforms import HIGH, LOW, NORMAL, POLICY, URGENT, build, closed_ticket, rows, utc, write_raw_tables
 from transforms.policy import PolicyError, load_policy
 
@@ -78,6 +78,9 @@ SCHEDULE_TICKETS = [
     with_(closed_ticket(806, "2024-05-03T08:00:00Z", "2024-05-03T10:00:00Z", NORMAL), attributes={"region": "eu"}),
 ]
 SEGMENTS = [(803, 0, "West Coast"), (806, 0, "Europe")]
+# tests/test_calendars.py's Californian tickets, on the California schedule through company 77: built with the
+# tickets above (tests/conftest.py `schedules_on_duckdb`, `schedules_on_postgres`) for its checks too
+BUILT_TICKETS = SCHEDULE_TICKETS + [with_(t, company=COMPANY) for t in CA_TICKETS]
 
 SCHEDULE_EXPECTED = {
     # id: (first_resolution_hours, first_resolution_business_hours, sla_breach_at)
@@ -121,22 +124,32 @@ def check_schedule_marts(query) -> None:
         ("around_the_clock", utc("2024-04-01T04:00Z")), ("california", None), ("default", None)]
 
 
-def test_each_ticket_runs_on_the_schedule_its_first_matching_rule_picks(tmp_path):
-    (tmp_path / "sla_policy.toml").write_text(SCHEDULES_POLICY)
-    db = tmp_path / "tickets.duckdb"
-    write_raw_tables(db, SCHEDULE_TICKETS, [("2025-01-15T00:00:00Z", t) for t in SCHEDULE_TICKETS])
+def built_on_duckdb(directory):
+    """:data:`BUILT_TICKETS` with their segments built on DuckDB in ``directory`` with :data:`SCHEDULES_POLICY`;
+    returns ``query(sql) -> [row dicts]``."""
+    (directory / "sla_policy.toml").write_text(SCHEDULES_POLICY)
+    db = directory / "tickets.duckdb"
+    write_raw_tables(db, BUILT_TICKETS, [("2025-01-15T00:00:00Z", t) for t in BUILT_TICKETS])
     write_segments(db, SEGMENTS)
-    build(db, policy_path=tmp_path / "sla_policy.toml")
-    query = lambda sql: rows(db, sql)  # noqa: E731
-    check_schedule_marts(query)
-    check_calendar_marts(query, PL_EXPECTED, {})  # the default schedule's tickets as on their own
+    build(db, policy_path=directory / "sla_policy.toml")
+    return lambda sql: rows(db, sql)
 
 
-def test_schedules_per_ticket_on_postgres_equal_the_hand_worked_values(postgres, tmp_path):
+def built_on_postgres(postgres, directory):
+    """The same built on the suite's PostgreSQL, in a database of its own; returns ``query(sql) -> [row dicts]``."""
     from tests.test_postgres import build_hand_made
 
-    write_segments(tmp_path / "raw.duckdb", SEGMENTS)  # beside the tables build_hand_made writes and copies
-    check_schedule_marts(build_hand_made(postgres, tmp_path, "schedules", SCHEDULE_TICKETS, SCHEDULES_POLICY))
+    write_segments(directory / "raw.duckdb", SEGMENTS)  # beside the tables build_hand_made writes and copies
+    return build_hand_made(postgres, directory, "schedules", BUILT_TICKETS, SCHEDULES_POLICY)
+
+
+def test_each_ticket_runs_on_the_schedule_its_first_matching_rule_picks(schedules_on_duckdb):
+    check_schedule_marts(schedules_on_duckdb)
+    check_calendar_marts(schedules_on_duckdb, PL_EXPECTED, {})  # the default schedule's tickets as on their own
+
+
+def test_schedules_per_ticket_on_postgres_equal_the_hand_worked_values(schedules_on_postgres):
+    check_schedule_marts(schedules_on_postgres)
 
 
 def test_one_schedule_policies_read_as_before(tmp_path):
