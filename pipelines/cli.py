@@ -72,11 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _settled(args)
         return args.command(args)
     except KeyboardInterrupt as interrupt:
-        return _interrupted(interrupt, args.steps)
+        return _interrupted(interrupt, args)
     except Exception as error:  # one clear line, never a traceback, for the nightly job's log
         interrupt = interruption(error)  # dlt hands an interrupt of its steps on inside its own exception
         if interrupt is not None:
-            return _interrupted(interrupt, args.steps)
+            return _interrupted(interrupt, args, error)
         said = translated(error)  # dlt's exceptions said as ours: the cause and the fix
         print(f"error: {explain(said)}", file=sys.stderr)
         if args.verbose:
@@ -84,13 +84,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code_of(said)
 
 
-def _interrupted(interrupt: KeyboardInterrupt, steps: PrintedSteps) -> NoReturn:
+def _interrupted(interrupt: KeyboardInterrupt, args: argparse.Namespace, error: BaseException | None = None) -> NoReturn:
+    from pipelines.safety_copy import failed_while_loading
+
     received = signal_of(interrupt)
-    if steps.committed is None:
-        said = "nothing of this run was committed, the previous data is intact"
-    else:
+    steps: PrintedSteps = args.steps
+    destination = getattr(args, "destination", None)
+    if steps.committed is not None:
         said = (f"the load was committed (run {steps.committed.run_id}, its summary above); this build of the marts "
                 "was not: readers keep the last good one")
+    elif destination not in (None, *LOCAL_DESTINATIONS) and failed_while_loading(error or interrupt):
+        # no safety copy there: each table's merge is a transaction of its own, the interrupted ones rolled back
+        said = (f"the load stopped part-way: tables {destination} had merged may hold this run's rows; the next run "
+                "loads the rest of it first")
+    else:
+        said = "nothing of this run was committed, the previous data is intact"
     print(f"error: interrupted ({received.name}); {said}", file=sys.stderr)
     # as a shell reports a process the signal ended; at once: the listings' abandoned threads, dlt's pools and
     # dbt's output readers are not waited for (nor their words printed), the row and the lock being done

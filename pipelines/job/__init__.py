@@ -4,7 +4,8 @@ Dagster and library users call.
     pipeline.py       the dlt pipeline of a data directory: name, dataset, DuckDB file, load settings
     preflight.py      refusals before anything stored is touched (marts destination, policy)
     extract_load.py   extract, load and the deletion check, with the safety copy
-    held_signals.py   a signal dlt took while it loaded, kept so the job stops after the load
+    held_signals.py   a signal while dlt loads: its statements cancelled, the signal kept so the job stops
+    open_statements.py the connections dlt's SQL clients hold while it loads, and cancelling what they run
     resume.py         the packages an interrupted run left, loaded first
     duckdb_session.py the local DuckDB file held open, its memory bounded, while dlt loads
     file_modes.py     files for their owner only
