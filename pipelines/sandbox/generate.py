@@ -14,8 +14,8 @@ import bisect
 import gc
 import random
 from collections.abc import Iterator
-from itertools import accumulate
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from math import exp
 from math import log as _log
 
