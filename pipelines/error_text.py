@@ -77,7 +77,8 @@ _FILE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACC
 
 def unknown_destination(name: str) -> UnknownDestination:
     """The error for a destination name dlt does not know: the local ones, dlt's, and those the marts build on."""
-    return UnknownDestination(f"unknown destination {name!r}: choose one of {known_destinations(name, 'pass it as --destination')}")
+    return UnknownDestination(f"unknown destination {name!r}: choose one of "
+                              f"{known_destinations(name, 'pass it as --destination')}")
 
 
 def known_destinations(name: str, how: str) -> str:

@@ -132,7 +132,8 @@ def test_settings_that_cannot_be_used_are_refused_with_exit_code_4_naming_them(t
     config.write_text('[usercom]\ndestination = "duckbd"\n')
     unknown = cli("report", "--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert unknown.returncode == 4, unknown.stderr
-    assert f"usercom.destination = 'duckbd', set in [usercom] destination of {config.resolve()}: no such destination" in unknown.stderr
+    where = f"set in [usercom] destination of {config.resolve()}"
+    assert f"usercom.destination = 'duckbd', {where}: no such destination" in unknown.stderr
     assert "choose one of duckdb, parquet, postgres" in unknown.stderr and len(unknown.stderr.splitlines()) == 1
     flagged = cli("report", "--data-dir", str(tmp_path / "data"), "--destination", "duckdb", cwd=tmp_path)
     assert "usercom.destination" not in flagged.stderr and "no data in" in flagged.stderr  # the flag wins
