@@ -95,7 +95,7 @@ class DbtRun:
         return self.work_dir / "logs" / "dbt.log"
 
     def results(self) -> list[dict[str, Any]]:
-        """The node results of the last command: unique_id, status, message, failures, compiled_code."""
+        """The node results of the last command: unique_id, status, message, failures, compiled_code, seconds."""
         return self._results
 
 
@@ -119,7 +119,8 @@ def _node_results(result: Any) -> list[dict[str, Any]]:
     for node_result in getattr(result, "results", None) or []:
         node = node_result.node
         nodes.append({"unique_id": node.unique_id, "status": str(node_result.status), "message": node_result.message,
-                      "failures": node_result.failures, "compiled_code": getattr(node, "compiled_code", None)})
+                      "failures": node_result.failures, "compiled_code": getattr(node, "compiled_code", None),
+                      "seconds": node_result.execution_time})
     return nodes
 
 

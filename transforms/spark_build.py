@@ -28,7 +28,8 @@ def build_marts_on_spark(pipeline: dlt.Pipeline, directory: Path, *, as_of=None,
     """Build and test every model on a local Spark session from ``directory``'s raw Parquet tables; return what
     was built and the DuckDB file holding the marts (schema ``analytics``, with the docs as comments).
 
-    ``timings``, when given, receives the seconds of ``session_start``, ``dbt_build`` and ``marts_copy``.
+    ``timings``, when given, receives the seconds of ``session_start``, ``dbt_build``, ``marts_copy``, each model
+    (``per_model``: {name: seconds}) and all data tests together (``tests``).
     Raises :class:`DataTestFailed`, :class:`ModelFailed` or :class:`RawDataMissing` as ``build_marts`` does;
     then nothing is handed over and readers keep the last good build.
     """
@@ -59,6 +60,8 @@ def build_marts_on_spark(pipeline: dlt.Pipeline, directory: Path, *, as_of=None,
     marts = copy_marts(Path(directory) / SPARK_DIR / "warehouse", Path(directory) / SPARK_DIR / MARTS_FILE)
     timings["marts_copy"] = time.perf_counter() - copied
     results = run.results()
+    timings["per_model"] = {node_name(r): r["seconds"] for r in results if r["unique_id"].startswith("model.")}
+    timings["tests"] = sum(r["seconds"] for r in results if r["unique_id"].startswith("test."))
     return BuildResult(
         models=[node_name(r) for r in results if r["unique_id"].startswith("model.")],
         tests_passed=sum(r["unique_id"].startswith("test.") and r["status"] == "pass" for r in results),
