@@ -106,3 +106,14 @@ def test_the_spark_build_is_published_with_every_test_passed_and_the_docs_as_com
         columns = con.execute("select count(*), count(comment) from duckdb_columns()").fetchone()
     assert [name for name, _ in comments] == MARTS and all(comment for _, comment in comments)
     assert columns[0] == columns[1] > 0
+
+
+def test_transform_on_spark_without_the_raw_parquet_tables_says_to_run_a_parquet_load_first(sandbox, tmp_path):
+    from tests.test_http_contract import cli
+
+    run(sandbox(tickets=20), tmp_path / "data")  # into DuckDB only: no data/parquet/
+    result = cli("transform", "--engine", "spark", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 6, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "parquet/usercom/tickets.parquet does not exist" in line and "run --destination parquet" in line
+    assert not (tmp_path / "data" / "spark").exists()  # refused before a Spark session started
