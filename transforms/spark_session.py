@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,8 @@ _QUIET_LOG = "rootLogger.level = off\nrootLogger.appenderRef.stdout.ref = consol
 def start_session(directory: Path) -> SparkSession:
     """A local SparkSession for ``directory``'s marts, its warehouse emptied first (a build writes it anew;
     readers read the published Parquet marts, never this folder). Stop it with :func:`stop_session`."""
+    # pyspark warns at its import of a pandas it does not know yet (3.x); the marts pass no frame through pandas
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     home = Path(directory) / SPARK_DIR
