@@ -40,7 +40,10 @@ def start_session(directory: Path) -> SparkSession:
     shutil.rmtree(home, ignore_errors=True)
     (home / "tmp").mkdir(parents=True)
     (home / LOG_SETTINGS).write_text(_QUIET_LOG, encoding="utf-8")
-    java_options = f"-Dlog4j2.configurationFile=file:{home / LOG_SETTINGS} -Djava.io.tmpdir={home / 'tmp'}"
+    # derby.system.home: a Hive-enabled session (dbt-spark's cursor asks for one should this session be gone, e.g.
+    # a build interrupted mid-query) keeps its metastore_db there, not in the current directory
+    java_options = (f"-Dlog4j2.configurationFile=file:{home / LOG_SETTINGS} -Djava.io.tmpdir={home / 'tmp'} "
+                    f"-Dderby.system.home={home}")
     settings = {
         "spark.master": os.environ.get("USERCOM_SPARK_MASTER", "local[*]"),
         "spark.app.name": "usercom-tickets marts",
