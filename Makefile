@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-stamp
 
 .PHONY: demo test bench clean report fuzz soak
 
@@ -11,6 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# `make test` and `make bench` add the spark extra (pyspark, dbt-spark: docs/spark.md); `make demo` does not
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/usercom-tickets demo
@@ -21,14 +27,14 @@ report: $(STAMP)
 	$(BIN)/python notebooks/render_report.py
 
 # lint first (ruff, configured in pyproject.toml): CI fails on a lint error as on a test
-test: $(STAMP)
+test: $(SPARK_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # Throughput and memory against the floor and dlt's rest_api (benchmarks/README.md); not part of `make test`.
 # BENCH_ARGS="--quick" for 20,000 tickets, "--rss-1m" adds the 1,000,000-ticket memory check; the marts build
 # base/after (5,000, 100,000 and 1,000,000 tickets, beside benchmarks/marts_build.py BASE_COMMIT) runs too ("--only-marts" for that alone, "--no-transforms" to skip it).
-bench: $(STAMP)
+bench: $(SPARK_STAMP)
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 # Property-based fuzzing of the flattener and the pipeline with many more examples than `make test` runs.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks import marts_build
+from benchmarks import marts_build, spark_build
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -620,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-latency", action="store_true", help="only the 50 ms latency check")
     parser.add_argument("--no-transforms", action="store_true", help="skip the marts build base/after comparison")
     parser.add_argument("--only-marts", action="store_true", help="only the marts build base/after (5k, 100k and 1M tickets)")
+    parser.add_argument("--no-spark", action="store_true", help="skip the marts on Spark and DuckDB (100k and 1M tickets)")
+    parser.add_argument("--only-spark", action="store_true", help="only the marts on Spark and DuckDB side by side")
     parser.add_argument("--marts-runs", type=int, default=3, help="alternating rounds of the marts comparison")
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--only-rate", action="store_true",
@@ -629,6 +631,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", dest="profile", action="store_false")
     parser.add_argument("--busy", type=float, default=0.5, help="cores of other load that make a run worth repeating")
     args = parser.parse_args(argv)
+    if args.only_spark:
+        print(spark_build.render(spark_build.compare(spark_build.SIZES)))
+        return 0
     if args.quick:
         args.tickets = 20_000
     if args.runs is None:
@@ -660,12 +665,17 @@ def main(argv: list[str] | None = None) -> int:
             bench.log(f"marts build: base ({marts_build.BASE_COMMIT}) and after, side by side at "
                       f"{', '.join(f'{n:,}' for n in marts_build.SIZES)} tickets")
             bench.extra["marts"] = marts_build.compare(marts_build.SIZES, args.marts_runs)
+        if not args.no_spark and not (args.only_rss or args.only_latency or args.only_rate or args.only_marts):
+            bench.log(f"marts on Spark and on DuckDB at {', '.join(f'{n:,}' for n in spark_build.SIZES)} tickets")
+            bench.extra["spark"] = spark_build.compare(spark_build.SIZES)
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
     ratios = bench.ratios()
     text = render(bench, info, ratios)
     if "marts" in bench.extra:
         text += "\n\n" + marts_build.render(bench.extra["marts"])
+    if "spark" in bench.extra:
+        text += "\n\n" + spark_build.render(bench.extra["spark"])
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

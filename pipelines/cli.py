@@ -14,6 +14,7 @@ from pipelines import cli_values
 from pipelines.error_text import explain, interruption, signal_of, translated
 from pipelines.exit_codes import ExitCode, exit_code_of
 from pipelines.job.pipeline import DUCKDB_FILE, LOCAL_DESTINATIONS, data_dir
+from pipelines.job.publish import ENGINES
 from pipelines.log_setup import configure_logging
 from pipelines.run_errors import DestinationFailed, UsageError
 from pipelines.run_setup import prepared_run, stop_on_signals, telemetry_off_unless_configured, use_system_allocator
@@ -139,7 +140,7 @@ def _transform(args: argparse.Namespace) -> int:
     directory = _loaded_dir(args)
     with prepared_run(directory, args.wait_for_lock):  # a nightly run may be writing
         args.steps.published(build_and_publish(directory, args.destination, args.as_of,
-                                               Path(args.policy) if args.policy else None))
+                                               Path(args.policy) if args.policy else None, engine=args.engine))
     return 0
 
 
@@ -286,6 +287,10 @@ def _parser() -> argparse.ArgumentParser:
     data(transform)
     marts_destination(transform)
     sla(transform)
+    transform.add_argument("--engine", choices=ENGINES, default="destination",
+                           help="where the marts are built: on the destination (default), or on a local Apache Spark "
+                                "session from the raw Parquet tables of a `run --destination parquet` (the spark "
+                                "extra; docs/spark.md)")
     transform.add_argument("--wait-for-lock", type=cli_values.seconds, default=0.0, metavar="SECONDS",
                            help="wait this long for a running job on the same data directory (default: refuse at once)")
 

@@ -7,7 +7,6 @@ see as they were.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from pipelines.job.pipeline import make_pipeline
 from pipelines.sandbox import SANDBOX_API_KEY
 from pipelines.sandbox.generate import DEFAULT_NOW
 from tests.conftest import run
+from tests.mart_rows import BUILT_AT, assert_same_rows, without_built_at
 from tests.test_http_contract import cli
 from tests.test_transforms import (
     AROUND_THE_CLOCK_POLICY,
@@ -87,42 +87,6 @@ def postgres_rows(postgres, sql: str) -> tuple[list[str], list[tuple]]:
     with psycopg2.connect(postgres.url) as connection, connection.cursor() as cursor:
         cursor.execute(sql)
         return [d[0] for d in cursor.description], cursor.fetchall()
-
-
-def comparable(row) -> tuple:
-    """A row with instants in UTC and floats as they are (compared with a tolerance: see ``close``)."""
-    return tuple(v.astimezone(UTC) if isinstance(v, datetime) else v for v in row)
-
-
-def ordered(table: list[tuple]) -> list[tuple]:
-    """Rows in an order both engines' rows share: by every value but floats, floats (rounded) breaking ties."""
-    def key(row):
-        return (tuple((v is None, str(v)) for v in row if not isinstance(v, float)),
-                tuple(f"{v:.6g}" for v in row if isinstance(v, float)))
-    return sorted((comparable(r) for r in table), key=key)
-
-
-def close(a: tuple, b: tuple) -> bool:
-    """Equal rows, floats to 9 significant digits (engines sum and interpolate in different orders)."""
-    def same(x, y):
-        if isinstance(x, float) and isinstance(y, float):
-            return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(x) and math.isnan(y))
-        return x == y
-    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-
-
-def assert_same_rows(pg: list[tuple], duck: list[tuple], mart: str) -> None:
-    for pg_row, duck_row in zip(ordered(pg), ordered(duck), strict=True):
-        assert close(pg_row, duck_row), (mart, pg_row, duck_row)
-
-
-BUILT_AT = "built_at"  # when a build started: its own on each engine, compared apart from the rows
-
-
-def without_built_at(columns: list[str], table: list[tuple]) -> list[tuple]:
-    """The rows without the build's start time (a mart that has none comes back as it is)."""
-    keep = [i for i, name in enumerate(columns) if name != BUILT_AT]
-    return [tuple(row[i] for i in keep) for row in table]
 
 
 def test_every_mart_on_postgres_equals_the_duckdb_mart_row_for_row(loaded, postgres):

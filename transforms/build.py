@@ -123,10 +123,13 @@ def _raw_tickets_missing(pipeline: dlt.Pipeline) -> RawDataMissing:
     )
 
 
-def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError) -> Exception:
-    """The failed tests with a few offending rows each, else the first model dbt could not build."""
+def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError, query=None) -> Exception:
+    """The failed tests with a few offending rows each, else the first model dbt could not build; the rows
+    through ``query(sql) -> (column names, rows)`` where given, else on the pipeline's destination."""
     failed = failed_nodes(run.results())
     tests = [r for r in failed if r["unique_id"].startswith("test.") and r["status"] == "fail"]
+    if tests and query is not None:
+        return DataTestFailed([_sample(query, result) for result in tests])
     if tests:
         with warehouse.read_only_cursor(pipeline) as query:
             return DataTestFailed([_sample(query, result) for result in tests])

@@ -66,22 +66,25 @@ class DbtRun:
             os.environ.update(previous)
 
     def build(self, target_schema: str, variables: dict[str, Any], environment: dict[str, str],
-              extra_args: Sequence[str] = (), *, unit_tests: bool = False) -> None:
+              extra_args: Sequence[str] = (), *, unit_tests: bool = False, profile: str | None = None) -> None:
         """``dbt build`` (every model, each followed by its data tests) into ``target_schema``, with ``variables``
         as dbt vars, ``environment`` set for dbt and ``extra_args`` after :data:`BUILD_FLAGS`; dbt's unit tests
-        (``models/_unit_tests.yml``, each before its model) only when ``unit_tests``.
+        (``models/_unit_tests.yml``, each before its model) only when ``unit_tests``. ``profile`` names one of
+        ``profiles/profiles.yml`` that needs no destination credentials (``spark``: the session of this process);
+        by default the destination's, with its credentials.
 
         Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
         """
-        runner = self.runner()
+        runner = self.runner() if profile is None else None
         package_vars = {"source_dataset_name": self.pipeline.dataset_name, "destination_dataset_name": target_schema,
                         **variables}
-        args = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", runner.config.package_profiles_dir,
-                "--profile", runner.config.package_profile_name, "--target-path", str(self.target_dir),
+        args = ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
+                "--profile", profile or runner.config.package_profile_name, "--target-path", str(self.target_dir),
                 "--log-path", str(self.work_dir / "logs"), "--vars", json.dumps(package_vars), *BUILD_FLAGS,
                 *(() if unit_tests else NO_UNIT_TESTS), *extra_args]
         with self.environment(environment):
-            add_config_to_env(runner.credentials, ("dlt",))  # as dlt's runner hands them to dbt
+            if runner is not None:
+                add_config_to_env(runner.credentials, ("dlt",))  # as dlt's runner hands them to dbt
             outcome = _invoke(args)
         self._results = _node_results(outcome.result)
         if not outcome.success:
@@ -92,7 +95,7 @@ class DbtRun:
         return self.work_dir / "logs" / "dbt.log"
 
     def results(self) -> list[dict[str, Any]]:
-        """The node results of the last command: unique_id, status, message, failures, compiled_code."""
+        """The node results of the last command: unique_id, status, message, failures, compiled_code, seconds."""
         return self._results
 
 
@@ -116,7 +119,8 @@ def _node_results(result: Any) -> list[dict[str, Any]]:
     for node_result in getattr(result, "results", None) or []:
         node = node_result.node
         nodes.append({"unique_id": node.unique_id, "status": str(node_result.status), "message": node_result.message,
-                      "failures": node_result.failures, "compiled_code": getattr(node, "compiled_code", None)})
+                      "failures": node_result.failures, "compiled_code": getattr(node, "compiled_code", None),
+                      "seconds": node_result.execution_time})
     return nodes
 
 

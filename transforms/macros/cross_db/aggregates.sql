@@ -36,7 +36,8 @@
 {% macro snowflake__arg_max(value, order_by, direction) -%}
     {{ 'max_by' if direction == 'desc' else 'min_by' }}({{ value }}, case when {{ value }} is not null then {{ order_by }} end)
 {%- endmacro %}
-{% macro databricks__arg_max(value, order_by, direction) -%}
+{#- Spark, and Databricks (dbt-databricks dispatches to spark__) -#}
+{% macro spark__arg_max(value, order_by, direction) -%}
     {{ 'max_by' if direction == 'desc' else 'min_by' }}({{ value }}, case when {{ value }} is not null then {{ order_by }} end)
 {%- endmacro %}
 {% macro bigquery__arg_max(value, order_by, direction) -%}

@@ -12,6 +12,9 @@
 {% macro postgres__hours_between(from_ts, to_ts) -%}
     (cast(extract(epoch from ({{ to_ts }} - {{ from_ts }})) * 1000000 as bigint) / cast(3600e6 as double precision))
 {%- endmacro %}
+{% macro spark__hours_between(from_ts, to_ts) -%}
+    ((unix_micros({{ to_ts }}) - unix_micros({{ from_ts }})) / 3600e6)
+{%- endmacro %}
 {% macro default__hours_between(from_ts, to_ts) -%}
     ({{ dbt.datediff(from_ts, to_ts, 'microsecond') }} / 3600e6)
 {%- endmacro %}
@@ -26,6 +29,9 @@
 {%- endmacro %}
 {% macro postgres__add_hours(ts, hours) -%}
     ({{ ts }} + cast(round(({{ hours }}) * 3600e6) as bigint) * interval '1 microsecond')
+{%- endmacro %}
+{% macro spark__add_hours(ts, hours) -%}
+    timestamp_micros(unix_micros({{ ts }}) + cast(round(({{ hours }}) * 3600e6) as bigint))
 {%- endmacro %}
 {% macro default__add_hours(ts, hours) -%}
     {{ dbt.dateadd('microsecond', 'cast(round((' ~ hours ~ ') * 3600e6) as ' ~ dbt.type_bigint() ~ ')', ts) }}
@@ -71,7 +77,8 @@
 {% macro default__utc_iso_week(ts) %}to_char({{ ts }}, 'IYYY-"W"IW'){% endmacro %}
 {% macro bigquery__utc_iso_week(ts) %}format_date('%G-W%V', date({{ ts }})){% endmacro %}
 {% macro snowflake__utc_iso_week(ts) %}(yearofweekiso({{ ts }}) || '-W' || lpad(weekiso({{ ts }}), 2, '0')){% endmacro %}
-{% macro databricks__utc_iso_week(ts) %}(extract(yearofweek from {{ ts }}) || '-W' || lpad(weekofyear({{ ts }}), 2, '0')){% endmacro %}
+{#- Spark (sessions in UTC: usercom-tickets sets spark.sql.session.timeZone), and Databricks through spark__ -#}
+{% macro spark__utc_iso_week(ts) %}concat(cast(extract(yearofweek from {{ ts }}) as string), '-W', lpad(cast(weekofyear({{ ts }}) as string), 2, '0')){% endmacro %}
 
 
 {#- One row per day from first_day to last_day (both included), in a column named `day`:
@@ -87,6 +94,9 @@
     (select cast(series.day as date) as day
      from {{ bounds_relation }}
      cross join lateral generate_series({{ first_day }}, {{ last_day }}, interval '1 day') as series (day))
+{%- endmacro %}
+{% macro spark__day_series(bounds_relation, first_day, last_day) -%}
+    (select explode(sequence({{ first_day }}, {{ last_day }}, interval 1 day)) as day from {{ bounds_relation }})
 {%- endmacro %}
 {% macro default__day_series(bounds_relation, first_day, last_day) -%}
     (select {{ dbt.dateadd('day', 'offsets.n', first_day) }} as day
@@ -110,6 +120,9 @@
 {% macro postgres__microseconds_between(from_ts, to_ts) -%}
     cast(extract(epoch from ({{ to_ts }} - {{ from_ts }})) * 1000000 as bigint)
 {%- endmacro %}
+{% macro spark__microseconds_between(from_ts, to_ts) -%}
+    (unix_micros({{ to_ts }}) - unix_micros({{ from_ts }}))
+{%- endmacro %}
 {% macro default__microseconds_between(from_ts, to_ts) -%}
     {{ dbt.datediff(from_ts, to_ts, 'microsecond') }}
 {%- endmacro %}
@@ -125,6 +138,9 @@
 {% macro postgres__add_microseconds(ts, microseconds) -%}
     ({{ ts }} + ({{ microseconds }}) * interval '1 microsecond')
 {%- endmacro %}
+{% macro spark__add_microseconds(ts, microseconds) -%}
+    timestamp_micros(unix_micros({{ ts }}) + cast({{ microseconds }} as bigint))
+{%- endmacro %}
 {% macro default__add_microseconds(ts, microseconds) -%}
     {{ dbt.dateadd('microsecond', microseconds, ts) }}
 {%- endmacro %}
@@ -136,10 +152,11 @@
 {%- endmacro %}
 
 
-{#- Time zones, for the business-hours schedule (written for DuckDB, through its bundled ICU, and
-    PostgreSQL; elsewhere a schedule fails the build with this message). Both engines read a wall time
-    the spring-forward skips with the offset before the change (02:30 -> 03:30 summer time) and a wall
-    time the fall-back repeats as its second occurrence. -#}
+{#- Time zones, for the business-hours schedule (written for DuckDB, through its bundled ICU, PostgreSQL
+    and Spark, through from_utc_timestamp/to_utc_timestamp and Java's time zone database; elsewhere a
+    schedule fails the build with this message). All three read a wall time the spring-forward skips with
+    the offset before the change (02:30 -> 03:30 summer time) and a wall time the fall-back repeats as its
+    second occurrence (Spark's to_utc_timestamp gives the first: spark__local_wall_time moves it on). -#}
 {% macro business_hours_unsupported() -%}
     {{ exceptions.raise_compiler_error("business hours ([business_hours] in the SLA policy) are implemented for DuckDB and PostgreSQL, not " ~ target.type ~ "; remove the schedule to build there") }}
 {%- endmacro %}
@@ -150,6 +167,7 @@
 {%- endmacro %}
 {% macro duckdb__local_date(ts, tz) %}cast(timezone({{ dbt.string_literal(tz) }}, {{ ts }}) as date){% endmacro %}
 {% macro postgres__local_date(ts, tz) %}cast(({{ ts }} at time zone {{ dbt.string_literal(tz) }}) as date){% endmacro %}
+{% macro spark__local_date(ts, tz) %}to_date(from_utc_timestamp({{ ts }}, {{ dbt.string_literal(tz) }})){% endmacro %}
 {% macro default__local_date(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
 
 {#- The local wall-clock time (a timestamp without time zone) of an instant in time zone `tz`. -#}
@@ -158,6 +176,8 @@
 {%- endmacro %}
 {% macro duckdb__local_timestamp(ts, tz) %}timezone({{ dbt.string_literal(tz) }}, {{ ts }}){% endmacro %}
 {% macro postgres__local_timestamp(ts, tz) %}(({{ ts }}) at time zone {{ dbt.string_literal(tz) }}){% endmacro %}
+{#- Spark: a timestamp whose UTC reading is the wall time (the session's time zone is UTC) -#}
+{% macro spark__local_timestamp(ts, tz) %}from_utc_timestamp({{ ts }}, {{ dbt.string_literal(tz) }}){% endmacro %}
 {% macro default__local_timestamp(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
 
 {#- The UTC offset of time zone `tz` at an instant, in microseconds (+3600000000 for UTC+1). -#}
@@ -167,6 +187,9 @@
 {% macro duckdb__utc_offset_us(ts, tz) %}(epoch_us(timezone({{ dbt.string_literal(tz) }}, {{ ts }})) - epoch_us({{ ts }})){% endmacro %}
 {% macro postgres__utc_offset_us(ts, tz) -%}
     cast(extract(epoch from (({{ ts }}) at time zone {{ dbt.string_literal(tz) }}) - (({{ ts }}) at time zone 'UTC')) * 1000000 as bigint)
+{%- endmacro %}
+{% macro spark__utc_offset_us(ts, tz) -%}
+    (unix_micros(from_utc_timestamp({{ ts }}, {{ dbt.string_literal(tz) }})) - unix_micros({{ ts }}))
 {%- endmacro %}
 {% macro default__utc_offset_us(ts, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
 
@@ -180,6 +203,21 @@
 {%- endmacro %}
 {% macro postgres__local_wall_time(day, minutes, tz) -%}
     ((cast({{ day }} as timestamp) + ({{ minutes }}) * interval '1 minute') at time zone {{ dbt.string_literal(tz) }})
+{%- endmacro %}
+{#- Spark: to_utc_timestamp reads a repeated wall time as its first occurrence; the second is the first
+    moved on by the change (the offset then less the offset a day later), when that shows the same wall time. -#}
+{% macro spark__local_wall_time(day, minutes, tz) -%}
+    {%- set first = 'to_utc_timestamp(timestamp_micros(unix_micros(cast(' ~ day ~ ' as timestamp)) + cast(' ~ minutes
+        ~ ' as bigint) * 60000000), ' ~ dbt.string_literal(tz) ~ ')' -%}
+    {%- set change = '(' ~ usercom_tickets.utc_offset_us(first, tz) ~ ' - '
+        ~ usercom_tickets.utc_offset_us(usercom_tickets.add_microseconds(first, '86400000000'), tz) ~ ')' -%}
+    {%- set second = usercom_tickets.add_microseconds(first, change) -%}
+    case
+        when {{ change }} > 0
+            and {{ usercom_tickets.local_timestamp(second, tz) }} = {{ usercom_tickets.local_timestamp(first, tz) }}
+            then {{ second }}
+        else {{ first }}
+    end
 {%- endmacro %}
 {% macro default__local_wall_time(day, minutes, tz) %}{{ usercom_tickets.business_hours_unsupported() }}{% endmacro %}
 
@@ -204,4 +242,5 @@
     {{ return(adapter.dispatch('day_of_week', 'usercom_tickets')(day)) }}
 {%- endmacro %}
 {% macro duckdb__day_of_week(day) %}dayofweek({{ day }}){% endmacro %}
+{% macro spark__day_of_week(day) %}(dayofweek({{ day }}) - 1){% endmacro %}
 {% macro default__day_of_week(day) %}cast(extract(dow from {{ day }}) as integer){% endmacro %}

@@ -6,7 +6,8 @@
 {%- endmacro %}
 {% macro default__type_double() %}double precision{% endmacro %}
 {% macro bigquery__type_double() %}float64{% endmacro %}
-{% macro databricks__type_double() %}double{% endmacro %}
+{#- Spark, and Databricks (dbt-databricks dispatches to spark__) -#}
+{% macro spark__type_double() %}double{% endmacro %}
 
 
 {% macro type_timestamptz() -%}
@@ -14,5 +15,5 @@
 {%- endmacro %}
 {% macro default__type_timestamptz() %}timestamp with time zone{% endmacro %}
 {% macro bigquery__type_timestamptz() %}timestamp{% endmacro %}
-{% macro databricks__type_timestamptz() %}timestamp{% endmacro %}
+{% macro spark__type_timestamptz() %}timestamp{% endmacro %}
 {% macro snowflake__type_timestamptz() %}timestamp_tz{% endmacro %}

@@ -221,6 +221,36 @@
         on {% if usercom_tickets.has_several_schedules() %}{{ relation }}.schedule_id = business_window.schedule_id
         and {% endif %}{{ relation }}.{{ clock_us }} > business_window.open_us_before
 {%- endmacro %}
+{#- Spark (no as-of join, no lateral lookup with a limit): the readings and the open windows in one order, each
+    reading taking the last window before it (a reading equal to a window's open_us_before sorts first). -#}
+{% macro spark__with_business_instant(relation, clock_us, name) -%}
+    {%- set several = usercom_tickets.has_several_schedules() -%}
+    {%- set reading = 'ordered.reading.' ~ clock_us -%}
+    select
+        ordered.reading.*,
+        case when {{ reading }} - ordered.business_window.open_us_before <= ordered.business_window.open_us then
+            {{ usercom_tickets.add_microseconds('ordered.business_window.opens_at', reading ~ ' - ordered.business_window.open_us_before') }}
+        end as {{ name }}
+    from (
+        select
+            reading,
+            is_window,
+            last(business_window, true) over (
+                {% if several %}partition by schedule_id {% endif %}order by sort_us, is_window
+                rows between unbounded preceding and current row
+            ) as business_window
+        from (
+            select struct({{ relation }}.*) as reading, null as business_window,
+                {{ relation }}.{{ clock_us }} as sort_us, 0 as is_window{% if several %}, {{ relation }}.schedule_id{% endif %}
+            from {{ relation }}
+            union all
+            select null, named_struct('opens_at', opens_at, 'open_us', open_us, 'open_us_before', open_us_before),
+                open_us_before, 1{% if several %}, schedule_id{% endif %}
+            from {{ ref('int_business_windows') }} where open_us > 0
+        ) as readings_and_windows
+    ) as ordered
+    where ordered.is_window = 0
+{%- endmacro %}
 {#- PostgreSQL (no as-of join): a lateral lookup of the same window, through the index on open_us_before. -#}
 {% macro default__with_business_instant(relation, clock_us, name) -%}
     select

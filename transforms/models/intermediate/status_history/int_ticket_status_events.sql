@@ -256,9 +256,9 @@ classified as (
 
     select
         ticket_id,
-        row_number() over (
+        cast(row_number() over (
             partition by ticket_id order by known_group, event_at, known_order
-        ) as event_seq,
+        ) as {{ dbt.type_bigint() }}) as event_seq,  -- a bigint on every engine (Spark's is an int)
         event_at,
         lead(event_at) over (
             partition by ticket_id order by known_group, event_at, known_order
