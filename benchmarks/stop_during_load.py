@@ -110,19 +110,11 @@ def trial(template: Path, work: Path, env: dict, tree: Path, moment: str, sent: 
     return result
 
 
-def base_tree(work: Path, base: str) -> Path:
-    """The `pipelines` and `transforms` of commit `base`, unpacked from git."""
-    tree = work / "base"
-    tree.mkdir()
-    archive = subprocess.run(["git", "archive", base, "pipelines", "transforms"], cwd=ROOT, capture_output=True,
-                             check=True)
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    return tree
-
-
 def measure(tickets: int, rounds: int, base: str | None, moments: list[str], signals: list[str],
             verify: bool) -> dict:
     """Every (moment, signal) `rounds` times on base and on this tree, alternating."""
+    from benchmarks.marts_build import base_tree
+
     work = Path(tempfile.mkdtemp(prefix="usercom-stop-bench-"))
     sandbox, base_url = start_sandbox(tickets)
     trees = {"after": ROOT}
