@@ -100,6 +100,9 @@ def _invoke(args: list[str]):
     """One dbt command in this process (dbt's ``dbtRunner``), with the DuckDB database closed after it."""
     from dbt.cli.main import dbtRunner  # ~2 s of imports, only when a build runs
 
+    # what the imports made lives as long as the process: kept out of the collector's passes while dbt runs
+    # (5,000 tickets: ~1.2 s of CPU less a build, of ~1.1 s the collector took; gc.disable saved no more, +35 MB)
+    gc.freeze()
     try:
         return dbtRunner().invoke(args)
     finally:
@@ -108,6 +111,7 @@ def _invoke(args: list[str]):
         if connections is not None:
             connections.DuckDBConnectionManager.close_all_connections()
             gc.collect()  # the DuckDB instance closes when its last reference goes
+        gc.unfreeze()
 
 
 def _node_results(result: Any) -> list[dict[str, Any]]:
