@@ -1,7 +1,7 @@
 """The marts build of a base commit (today's main before the change measured: BASE_COMMIT, or ``--base``)
 and of this tree, side by side on the same synthetic raw tables at 5,000, 100,000 and 1,000,000 tickets.
 
-    python -m benchmarks.marts_build [--tickets 5000 100000 1000000] [--runs 3] [--base REV]
+    python -m benchmarks.marts_build [--tickets 5000 100000 1000000] [--runs 3] [--base REV | --base DIR]
                                      [--policy FILE | --business-hours]
 
 Each run is a fresh process on a fresh copy of the raw tables; base and after alternate round by round.
@@ -152,7 +152,10 @@ def _sample_tree_rss(pid: int):
 
 
 def base_tree(work: Path, base: str) -> Path:
-    """The ``pipelines`` and ``transforms`` of commit ``base``, unpacked from git."""
+    """The ``pipelines`` and ``transforms`` of commit ``base``, unpacked from git; ``base`` a checkout's folder
+    (``/work/wt-base``): that folder."""
+    if (Path(base) / "transforms").is_dir():
+        return Path(base).resolve()
     tree = work / "base"
     tree.mkdir()
     archive = subprocess.run(["git", "archive", base, "pipelines", "transforms"], cwd=ROOT, capture_output=True,
@@ -236,7 +239,7 @@ def render(figures: dict) -> str:
             lines.append(f"{f'{tickets:,} tickets':<20}{LABELS[which]:<22}{row['seconds']:>7.1f}{ratio:>8}"
                          f"{row['cpu_seconds']:>8.1f}{cpu_ratio:>8}{row['rss_mb']:>8.0f}MB{row['other_cores']:>10.1f}c")
     lines += target_lines(figures)
-    lines.append(f"base: build_marts of {figures['base_commit']} (dbt in a child process through dlt's runner); after: "
+    lines.append(f"base: build_marts of {figures['base_commit']}; after: "
                  "this tree's; both repeating a build in the same folder (first build: a full dbt parse), with the "
                  "Parquet marts and their imports; medians; CPU: the build's processes; RSS: the process and its "
                  "children; other load: cores other processes used (max over runs)")
@@ -248,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.marts_build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, nargs="+", default=SIZES)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--base", default=BASE_COMMIT, help=f"the commit to compare with (default {BASE_COMMIT})")
+    parser.add_argument("--base", default=BASE_COMMIT,
+                        help=f"the commit (or a checkout's folder) to compare with (default {BASE_COMMIT})")
     policy = parser.add_mutually_exclusive_group()
     policy.add_argument("--policy", type=Path, help="SLA policy file for the builds (default: the packaged one)")
     policy.add_argument("--business-hours", action="store_true",
