@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import NamedTuple
 
 import duckdb
 import pytest
@@ -22,7 +20,6 @@ from tests.postgres_server import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-NIGHTLY_TICKETS = 600  # the sandbox's tickets in `nightly`
 # Retrying fast keeps fault tests short; the bounds themselves are what the tests pin.
 FAST_RETRY = {"backoff_base_seconds": 0.01, "max_total_wait_seconds": 20.0, "max_attempts": 6}
 
@@ -67,38 +64,25 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-class Nightly(NamedTuple):
-    """The shared data directory of three nights and what the last night's `demo` printed."""
-
-    data: Path
-    demo: subprocess.CompletedProcess
-
-
 @pytest.fixture(scope="session")
-def nightly(tmp_path_factory) -> Nightly:
+def nightly_data(tmp_path_factory) -> Path:
     """A data directory as three nights leave it, made by the real command line: a run without an API key
     (failed), a run that loaded the sandbox's 600 tickets without building, and `demo`'s run that loaded them
-    again and built and published the marts as of the sandbox's now; and the demo's output. Shared: read it,
-    never change it (copy it with `shutil.copytree(..., symlinks=True)` to change it)."""
+    again and built and published the marts as of the sandbox's now. Shared: read it, never change it (a test
+    that changes it works on a copy, `shutil.copytree(nightly_data, ..., symlinks=True)`)."""
     from tests.test_http_contract import cli
 
     directory = tmp_path_factory.mktemp("nightly") / "data"
     failed = cli("run", "--no-transform", "--data-dir", str(directory))  # no API key configured: a failed night
     assert failed.returncode == 4 and "Missing configuration api_key" in failed.stderr
-    with SandboxServer(SandboxOptions(tickets=NIGHTLY_TICKETS)) as server:
+    with SandboxServer(SandboxOptions(tickets=600)) as server:
         loaded = cli("run", "--no-transform", "--data-dir", str(directory),
                      env={"SOURCES__USERCOM__API_KEY": SANDBOX_API_KEY, "SOURCES__USERCOM__BASE_URL": server.base_url})
     assert loaded.returncode == 0, loaded.stderr
-    result = cli("demo", "--tickets", str(NIGHTLY_TICKETS), "--data-dir", str(directory))
+    result = cli("demo", "--tickets", "600", "--data-dir", str(directory))
     assert result.returncode == 0, result.stderr
     assert f"BI snapshot of the marts: {directory / 'analytics.duckdb'}" in result.stdout
-    return Nightly(directory, result)
-
-
-@pytest.fixture(scope="session")
-def nightly_data(nightly) -> Path:
-    """The data directory of `nightly`. Shared: read it, never change it."""
-    return nightly.data
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 
 from pipelines.sandbox import SANDBOX_API_KEY
-from tests.conftest import NIGHTLY_TICKETS
 from tests.test_http_contract import cli
 
 
-def test_demo_loads_the_sandbox_builds_the_marts_and_prints_the_sla_report(nightly):
-    result = nightly.demo  # `demo --tickets 600` (tests/conftest.py), its fresh load after the night before
+def test_demo_loads_the_sandbox_builds_the_marts_and_prints_the_sla_report(tmp_path):
+    result = cli("demo", "--tickets", "800", "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr
-    assert f"{NIGHTLY_TICKETS} tickets loaded ({NIGHTLY_TICKETS} new" in result.stdout
+    assert "800 tickets loaded (800 new" in result.stdout
     assert "data tests passed" in result.stdout and "SLA by priority" in result.stdout
-    with duckdb.connect(str(nightly.data / "tickets.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "data" / "tickets.duckdb"), read_only=True) as con:
         marts = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                            "WHERE table_schema = 'analytics' AND table_type = 'BASE TABLE'").fetchall()]
         assert {"fct_tickets", "agg_sla_by_priority", "rpt_backlog_daily"} <= set(marts)
         assert all(con.execute(f"SELECT count(*) FROM analytics.{m}").fetchall()[0][0] > 0 for m in marts)
-        assert con.execute("SELECT count(*) FROM analytics.fct_tickets").fetchall() == [(NIGHTLY_TICKETS,)]
-    assert (nightly.data / "marts" / "fct_tickets.parquet").exists()
+        assert con.execute("SELECT count(*) FROM analytics.fct_tickets").fetchall() == [(800,)]
+    assert (tmp_path / "data" / "marts" / "fct_tickets.parquet").exists()
 
 
 def test_run_then_report_and_transform_with_a_pinned_as_of(sandbox, tmp_path):
