@@ -29,7 +29,8 @@ class ExitCode(IntEnum):
     MARTS = 7, "marts: the dbt build or its data tests failed; the previous build stays published"
     REJECTED = 8, "tickets were rejected and --strict was given (the run itself loaded)"
     LOCKED = 75, "another run holds the data directory; this one did nothing (try again later)"
-    INTERRUPTED = 130, "interrupted by SIGINT (Ctrl-C); nothing partial was committed, the message says what was"
+    INTERRUPTED = 130, ("interrupted by SIGINT (Ctrl-C); the message says what was committed (on DuckDB, nothing of an "
+                        "unfinished load)")
     TERMINATED = 143, "interrupted by SIGTERM (a scheduler stopping the job); as for 130"
 
 
