@@ -4,6 +4,7 @@ SLA policy as vars, every data test with it, and on success the build put in fro
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,15 +73,19 @@ def build_marts(pipeline: dlt.Pipeline, *, as_of: datetime | None = None,
     try:
         run.build(target, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)}, dbt_env(policy))
     except DBTProcessingError as error:
-        raise _explain(pipeline, run, error) from None
+        raise explain_failure(pipeline, run, error) from None
     if target != warehouse.MARTS_SCHEMA:
         warehouse.swap_in(pipeline, destination)
 
-    results = run.results()
+    return build_result(run.results(), policy.as_of, started)
+
+
+def build_result(results: list[dict], as_of: datetime, started: float) -> BuildResult:
+    """What a build that began at ``started`` (``time.perf_counter()``) did, from its node results."""
     return BuildResult(
         models=[node_name(r) for r in results if r["unique_id"].startswith("model.")],
         tests_passed=sum(r["unique_id"].startswith("test.") and r["status"] == "pass" for r in results),
-        as_of=policy.as_of,
+        as_of=as_of,
         schema=warehouse.MARTS_SCHEMA,
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -88,7 +93,7 @@ def build_marts(pipeline: dlt.Pipeline, *, as_of: datetime | None = None,
 
 def _check_raw_tickets(pipeline: dlt.Pipeline) -> None:
     """Raise RawDataMissing before dbt starts when the raw tickets cannot be there; on a local DuckDB
-    only the file is checked, dbt tells a missing table (see ``_explain``): opening DuckDB here
+    only the file is checked, dbt tells a missing table (see ``explain_failure``): opening DuckDB here
     would hold ~35 MB of its libraries in this process while dbt runs."""
     path = warehouse.duckdb_path(pipeline)
     if path is not None:
@@ -123,15 +128,13 @@ def _raw_tickets_missing(pipeline: dlt.Pipeline) -> RawDataMissing:
     )
 
 
-def _explain(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError, query=None) -> Exception:
+def explain_failure(pipeline: dlt.Pipeline, run: DbtRun, error: DBTProcessingError, query=None) -> Exception:
     """The failed tests with a few offending rows each, else the first model dbt could not build; the rows
     through ``query(sql) -> (column names, rows)`` where given, else on the pipeline's destination."""
     failed = failed_nodes(run.results())
     tests = [r for r in failed if r["unique_id"].startswith("test.") and r["status"] == "fail"]
-    if tests and query is not None:
-        return DataTestFailed([_sample(query, result) for result in tests])
     if tests:
-        with warehouse.read_only_cursor(pipeline) as query:
+        with nullcontext(query) if query is not None else warehouse.read_only_cursor(pipeline) as query:
             return DataTestFailed([_sample(query, result) for result in tests])
     if failed:
         first = failed[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 import dlt
 import duckdb
 
-from transforms.build import BuildResult, _explain
+from transforms.build import BuildResult, build_result, explain_failure
 from transforms.catalog import load_mart_docs
 from transforms.dbt_runner import DBTProcessingError, DbtRun, node_name
 from transforms.errors import RawDataMissing
@@ -51,7 +51,7 @@ def build_marts_on_spark(pipeline: dlt.Pipeline, directory: Path, *, as_of=None,
             run.build(MARTS_SCHEMA, {"usercom_schema": pipeline.dataset_name, **dbt_vars(policy)}, dbt_env(policy),
                       profile=SPARK_PROFILE)
         except DBTProcessingError as error:
-            raise _explain(pipeline, run, error, query=lambda sql: _query(session, sql)) from None
+            raise explain_failure(pipeline, run, error, query=lambda sql: _query(session, sql)) from None
         finally:
             timings["dbt_build"] = time.perf_counter() - started - timings["session_start"]
     finally:
@@ -62,11 +62,7 @@ def build_marts_on_spark(pipeline: dlt.Pipeline, directory: Path, *, as_of=None,
     results = run.results()
     timings["per_model"] = {node_name(r): r["seconds"] for r in results if r["unique_id"].startswith("model.")}
     timings["tests"] = sum(r["seconds"] for r in results if r["unique_id"].startswith("test."))
-    return BuildResult(
-        models=[node_name(r) for r in results if r["unique_id"].startswith("model.")],
-        tests_passed=sum(r["unique_id"].startswith("test.") and r["status"] == "pass" for r in results),
-        as_of=policy.as_of, schema=MARTS_SCHEMA, seconds=round(time.perf_counter() - started, 3),
-    ), marts
+    return build_result(results, policy.as_of, started), marts
 
 
 def copy_marts(warehouse: Path, target: Path) -> Path:
@@ -77,16 +73,17 @@ def copy_marts(warehouse: Path, target: Path) -> Path:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"create schema {MARTS_SCHEMA}")
         for mart, doc in load_mart_docs().items():
-            files = str(warehouse / f"{MARTS_SCHEMA}.db" / mart / "*.parquet").replace("'", "''")
-            con.execute(f'create table {MARTS_SCHEMA}."{mart}" as select * from read_parquet(\'{files}\')')
-            con.execute(f"comment on table {MARTS_SCHEMA}.\"{mart}\" is '{_literal(doc.grain)}'")
+            files = _literal(warehouse / f"{MARTS_SCHEMA}.db" / mart / "*.parquet")
+            con.execute(f'create table {MARTS_SCHEMA}."{mart}" as select * from read_parquet({files})')
+            con.execute(f'comment on table {MARTS_SCHEMA}."{mart}" is {_literal(doc.grain)}')
             for column, description in doc.columns.items():
-                con.execute(f'comment on column {MARTS_SCHEMA}."{mart}"."{column}" is \'{_literal(description)}\'')
+                con.execute(f'comment on column {MARTS_SCHEMA}."{mart}"."{column}" is {_literal(description)}')
     return target
 
 
-def _literal(text: str) -> str:
-    return text.replace("'", "''")
+def _literal(value: object) -> str:
+    """``value`` as a single-quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _query(session, sql: str) -> tuple[list[str], list[tuple]]:
@@ -98,6 +95,5 @@ def _first_ticket_year(tickets: Path) -> int | None:
     """The UTC year of the earliest ticket's creation in the raw Parquet tickets (None without tickets)."""
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        path = str(tickets).replace("'", "''")
-        (first,) = con.execute(f"select min(created_at) from read_parquet('{path}')").fetchone()
+        (first,) = con.execute(f"select min(created_at) from read_parquet({_literal(tickets)})").fetchone()
     return first.year if first is not None else None

@@ -62,9 +62,10 @@ class Page:
         return redact_url(self.url)
 
 
-def fetched_page(answer: Answer, url: str, number: int) -> Page:
-    """A 200 answer for `url` as a `Page`: its body, and its head when it reads alone (see `page_head`)."""
-    page = page_head(answer.content) or Page(bodies=[answer.content])
+def fetched_page(answer: Answer, url: str, number: int, *, head: bool = True) -> Page:
+    """A 200 answer for `url` as a `Page`: its body, and (with `head`) its head when it reads alone (see
+    `page_head`); without `head` the page is to be parsed whole at once."""
+    page = (page_head(answer.content) if head else None) or Page(bodies=[answer.content])
     page.url, page.number, page.server_time = url, number, server_time(answer)
     page.content_type = answer.headers.get("Content-Type", "no content type")
     return page

@@ -60,6 +60,6 @@ def get_page(client: TicketsClient, session: Transport, url: str, stats: Listing
     and the answer it came in; raises `UsercomHTTPError` (with the status code) or `UsercomResponseError` when
     the API will not give it."""
     def parsed(answer: Answer) -> tuple[Page, Answer]:
-        return parse_page(None, fetched_page(answer, url, 1), answer), answer
+        return parse_page(None, fetched_page(answer, url, 1, head=False), answer), answer
 
     return client.fetch(session, url, stats, parsed)

@@ -50,9 +50,11 @@ def iter_pages(client: TicketsClient, status: str | None, stats: ListingStats | 
 def _read(reader: PageReader | None, url: str, number: int, whole: bool) -> Callable[[Answer], Page]:
     """How an answer is read: as far as `count` and `next` when they can be read alone (the tickets are left
     for a batch), else (or with `whole`) parsed at once, which is also where a body that is not a page is retried."""
+    deferrable = not whole and reader is not None
+
     def read(answer: Answer) -> Page:
-        page = fetched_page(answer, url, number)
-        return page if page.head_read and not whole and reader is not None else parse_page(reader, page, answer)
+        page = fetched_page(answer, url, number, head=deferrable)
+        return page if page.head_read else parse_page(reader, page, answer)
 
     return read
 
