@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,6 +88,12 @@ def _quiet() -> None:
     logging.getLogger("dlt").disabled = True
 
 
+def _held_by_dlt() -> bool:
+    """Whether dlt's own handler took a signal it has not acted on yet (it calls this one for the second)."""
+    dlt_signals = sys.modules.get("dlt.common.runtime.signals")  # not imported: no dlt step ran, none taken
+    return dlt_signals is not None and dlt_signals.was_signal_received()
+
+
 def stop_on_signals() -> None:
     """From now on Ctrl-C (SIGINT) and SIGTERM stop the run at once: no request leaves after the signal (the
     listings' threads are abandoned with their request in flight: usercom/stopping.py), and `KeyboardInterrupt`
@@ -95,11 +102,12 @@ def stop_on_signals() -> None:
     traceback. The command line's choice; a library user's own handlers are left alone. dlt keeps this as the
     second signal's handler while it intercepts signals around its normalize and load steps; the first one there
     is seen by the job, which cancels what dlt runs (pipelines/job/held_signals.py) and calls `stop_requests()`."""
-    from pipelines.usercom.stopping import on_stop, requests_stopped, stop_requests
+    from pipelines.usercom.stopping import mark_signalled, on_stop, stop_requests, was_signalled
 
     def stop(signum: int, frame: object) -> None:
-        if requests_stopped():  # the second signal (the first may have been dlt's): nothing more to wait for
+        if was_signalled() or _held_by_dlt():  # the second signal: nothing more to wait for
             os._exit(128 + signum)
+        mark_signalled()
         stop_requests()
         raise interrupt_for(signum)
 

@@ -56,6 +56,9 @@ def test_a_signal_mid_extract_stops_every_request_and_exits_within_two_seconds(s
     assert row["outcome"] == "interrupted"
     assert signalled_at <= row["finished_at"] <= exited_at  # written once the listings had stopped, before the exit
     assert abs((row["finished_at"] - row["started_at"]).total_seconds() - row["seconds"]) < 0.5
+    left = data_dir / ".dlt" / "usercom" / "normalize"
+    assert left.is_dir()  # where dlt writes each extract
+    assert not [p.name for p in left.glob("*") if p.is_dir() and len(p.name) == 16], "its unfinished extract was left"
 
     server.on_request(None)
     server.options.latency_ms = 0
@@ -93,3 +96,33 @@ def test_ctrl_c_during_the_marts_build_says_the_load_was_committed_and_this_buil
             "of the marts was not: readers keep the last good one") in err
     assert "nothing of this run was committed" not in err
     assert not any(word in err for word in NOISE), err
+
+
+# The job's signal thread reads a signal as soon as it comes; the command line's handler runs once the main thread
+# next executes Python: here the main thread is hashing in C (the GIL released) when SIGINT arrives, so the thread
+# has stopped the requests before the handler runs. The handler must still take it as the first signal.
+FIRST_SIGNAL_READ_BY_THE_JOB_FIRST = """
+import hashlib, os, signal, sys, threading, time
+from pipelines.job.held_signals import statements_cancelled_on_signal
+from pipelines.run_setup import stop_on_signals
+from pipelines.usercom.stopping import allow_requests, requests_stopped
+allow_requests()
+stop_on_signals()
+seen = []
+threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    with statements_cancelled_on_signal(seen):
+        hashlib.sha256(bytes(1 << 30))
+        time.sleep(30)
+except KeyboardInterrupt:
+    print(f"error path: requests stopped {requests_stopped()}, seen {[s.name for s in seen]}")
+    sys.exit(3)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_first_signal_the_jobs_thread_read_before_the_handler_ran_ends_through_the_error_path():
+    done = subprocess.run([sys.executable, "-c", FIRST_SIGNAL_READ_BY_THE_JOB_FIRST], capture_output=True, text=True,
+                          timeout=100)
+    assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)  # 130 with nothing said: taken for a second
+    assert done.stdout.strip() == "error path: requests stopped True, seen ['SIGINT']", done.stdout

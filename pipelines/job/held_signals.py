@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pipelines.job.open_statements import OpenStatements
-from pipelines.usercom.stopping import requests_stopped, stop_requests
+from pipelines.usercom.stopping import mark_signalled, requests_stopped, stop_requests
 
 STOPPING = (signal.SIGINT, signal.SIGTERM)
 CANCEL_EVERY_SECONDS = 0.05  # after the signal: a statement a job starts later is cancelled too
@@ -78,3 +78,5 @@ def statements_cancelled_on_signal(seen: list[signal.Signals]) -> Iterator[None]
                 yield
     finally:  # once the watcher has ended: every signal it read is in
         seen.extend(received)
+        if received:  # here, not on the watcher: the handler of the signal it read may not have run yet
+            mark_signalled()
