@@ -504,7 +504,7 @@ def test_generation_never_reads_the_clock():
     assert default == generate_tickets(200, now=datetime(2024, 6, 1, tzinfo=UTC))
     later = generate_tickets(200, now=datetime(2025, 1, 1, tzinfo=UTC))
     assert max(t["updated_at"] for t in later) <= "2025-01-01T00:00:00.000000Z"
-    assert min(t["created_at"] for t in later) >= "2024-03-18"  # the window (180 days) and its lead-in (112)
+    assert min(t["created_at"] for t in later) >= "2024-03-15"  # the window (180 days) and its lead-in (112) before 2025-01-01
 
 
 @pytest.fixture(scope="module")
@@ -552,9 +552,9 @@ def test_generated_mix_of_statuses_and_optional_values(generated):
         return sum(1 for t in generated if predicate(t)) / n
 
     assert share(lambda t: t["status"] == "active") == pytest.approx(0.01, abs=0.005)
-    assert share(lambda t: t["status"] == "closed") == pytest.approx(0.58, abs=0.02)
-    assert share(lambda t: t["status"] == "archived") == pytest.approx(0.37, abs=0.02)
-    assert share(lambda t: t["status"] == "draft") == pytest.approx(0.04, abs=0.01)
+    assert share(lambda t: t["status"] == "closed") == pytest.approx(0.57, abs=0.02)
+    assert share(lambda t: t["status"] == "archived") == pytest.approx(0.40, abs=0.02)
+    assert share(lambda t: t["status"] == "draft") == pytest.approx(0.03, abs=0.01)
     assert share(lambda t: t["assigned_to"] is None) == pytest.approx(0.08, abs=0.02)
     assert share(lambda t: t["priority"] is None) == pytest.approx(0.05, abs=0.02)
     assert share(lambda t: t["person"] is None) == pytest.approx(0.10, abs=0.02)
