@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pipelines.usercom.errors import UsercomError
 
 _STOPPED = threading.Event()
-_SIGNALLED = threading.Event()  # a SIGINT/SIGTERM of this run was taken: by the command line or the job's watcher
+# a SIGINT/SIGTERM of this run was taken (by the command line or the job's watcher): a list, not an Event, whose
+# set() takes a lock the main thread may hold when the handler runs in it
+_SIGNALLED: list[bool] = []
 # the halt events of this run's listings: a list, appended to and copied without a lock (the signal handler runs
 # in the main thread, which may be appending), emptied when the next run starts
 _HALTS: list[threading.Event] = []
@@ -52,13 +54,13 @@ def allow_requests() -> None:
 def mark_signalled() -> None:
     """A SIGINT or SIGTERM of this run was taken (by the command line's handler, or read by the job while dlt held
     it): the next one is a second signal. Safe in a signal handler."""
-    _SIGNALLED.set()
+    _SIGNALLED.append(True)
 
 
 def was_signalled() -> bool:
     """Whether `mark_signalled()` was called since the run started. Not `requests_stopped()`: the job's signal
     thread may stop the requests for the very signal the command line's handler is about to take."""
-    return _SIGNALLED.is_set()
+    return bool(_SIGNALLED)
 
 
 def requests_stopped() -> bool:
