@@ -98,6 +98,32 @@ def test_ctrl_c_during_the_marts_build_says_the_load_was_committed_and_this_buil
     assert not any(word in err for word in NOISE), err
 
 
+def dbt_is_running_a_model(data_dir) -> bool:
+    return any("START sql" in log.read_text(errors="replace") for log in data_dir.rglob("dbt.log"))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_dbt_runs_a_model_exits_within_two_seconds_and_says_the_load_was_committed(sandbox, data_dir,
+                                                                                                   sent):
+    server = sandbox(tickets=300)
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--data-dir", str(data_dir)],
+                               env=cli_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: dbt_is_running_a_model(data_dir), process)
+    signalled = time.monotonic()
+    process.send_signal(sent)
+    _, err = process.communicate(timeout=60)
+    exited = time.monotonic()
+    print(f"{sent.name} while dbt runs a model: signal to exit {exited - signalled:.2f} s")
+    assert process.returncode == 128 + sent, err
+    assert exited - signalled < EXIT_BOUND_SECONDS
+    row = runs(data_dir)[-1]
+    assert row["outcome"] == "ok" and row["tickets_loaded"] == 300
+    assert f"error: interrupted ({sent.name}); the load was committed (run {row['run_id']}" in err, err
+    assert "dbt build failed" not in err and "nothing of this run was committed" not in err
+    assert not any(word in err for word in NOISE), err
+
+
 # The job's signal thread reads a signal as soon as it comes; the command line's handler runs once the main thread
 # next executes Python: here the main thread is hashing in C (the GIL released) when SIGINT arrives, so the thread
 # has stopped the requests before the handler runs. The handler must still take it as the first signal.

@@ -87,6 +87,8 @@ class DbtRun:
                 add_config_to_env(runner.credentials, ("dlt",))  # as dlt's runner hands them to dbt
             outcome = _invoke(args)
         self._results = _node_results(outcome.result)
+        if isinstance(outcome.exception, KeyboardInterrupt):  # dbt returns the Ctrl-C or SIGTERM it caught
+            raise outcome.exception
         if not outcome.success:
             raise DBTProcessingError("build", None, outcome.exception or outcome.result)
 
