@@ -116,7 +116,7 @@ class Deletions:
             missed_before = _among(missing, _ids(sql, f"SELECT id FROM {unlisted} WHERE complete_run = {complete_run - 1}"))
             to_mark, waiting = missing[missed_before], missing[~missed_before]
             check.live = int(sql.execute_sql(f"SELECT count(*) FROM {tickets} WHERE {s.DELETED_AT} IS NULL")[0][0])
-            if len(missing) > max(ALWAYS_ALLOWED, self._max_share * check.live):  # all unlisted, so a slow erosion is held too
+            if len(waiting) > max(ALWAYS_ALLOWED, self._max_share * check.live):
                 check.held = len(missing)
             else:
                 check.marked, check.unlisted = len(to_mark), len(waiting)
