@@ -73,7 +73,8 @@ class DbtRun:
         ``profiles/profiles.yml`` that needs no destination credentials (``spark``: the session of this process);
         by default the destination's, with its credentials.
 
-        Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which.
+        Raises dlt's ``DBTProcessingError`` when a model or a test fails; ``results()`` then tells which. A Ctrl-C
+        or SIGTERM that dbt caught is raised again as it came (a KeyboardInterrupt), not as a failed build.
         """
         runner = self.runner() if profile is None else None
         package_vars = {"source_dataset_name": self.pipeline.dataset_name, "destination_dataset_name": target_schema,
